@@ -1,0 +1,305 @@
+// Package authz parses and formats the authentication parts of a signed
+// request: the Authorization header and the X-Amz-* query parameters of a
+// presigned URL. Parsing is strict: a part that is missing, repeated,
+// unknown or out of bounds is an error whose text names it.
+package authz
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/sigv4/sigv4/internal/canonical"
+)
+
+// Bounds on what a client may send.
+const (
+	MaxHeaderLen     = 4096 // Authorization header
+	MaxQueryLen      = 16 << 10
+	MaxQueryParams   = 512
+	MaxSignedHeaders = 64
+	MaxAccessKeyLen  = 128
+	MaxSignatureLen  = 160 // hex: 64 for HMAC, at most 144 for a DER ECDSA signature
+)
+
+// Credential is the parsed X-Amz-Credential / Credential= value:
+// AccessKeyID/Date/Region/Service/aws4_request (SigV4a has no Region).
+type Credential struct {
+	AccessKeyID string
+	Date        string
+	Region      string
+	Service     string
+	Terminal    string
+}
+
+// Auth is what a signed request says about its own signature.
+type Auth struct {
+	Algorithm     string
+	Credential    Credential
+	SignedHeaders string // "host;x-amz-date", validated
+	Signature     string // hex, validated
+
+	// Presigned requests only.
+	Date          string // X-Amz-Date
+	Expires       string // X-Amz-Expires
+	SecurityToken string // X-Amz-Security-Token
+	ContentSHA256 string // X-Amz-Content-Sha256
+}
+
+// ParseHeader parses an Authorization header value:
+//
+//	AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=hex
+func ParseHeader(v string) (Auth, error) {
+	var a Auth
+	if len(v) > MaxHeaderLen {
+		return a, errors.New("the Authorization header is too long")
+	}
+	alg, rest, ok := strings.Cut(v, " ")
+	if !ok {
+		return a, errors.New("the Authorization header has no credential")
+	}
+	a.Algorithm = alg
+	if alg != canonical.AlgorithmHMAC && alg != canonical.AlgorithmECDSA {
+		return a, errors.New("the authorization mechanism is not supported; use " + canonical.AlgorithmHMAC)
+	}
+	var cred string
+	var seen [3]bool
+	for rest != "" {
+		var part string
+		part, rest, _ = strings.Cut(rest, ",")
+		name, value, ok := strings.Cut(strings.Trim(part, " "), "=")
+		if !ok {
+			return a, errors.New("the Authorization header has a part with no '=': " + quote(part))
+		}
+		var dst *string
+		var i int
+		switch name {
+		case "Credential":
+			dst, i = &cred, 0
+		case "SignedHeaders":
+			dst, i = &a.SignedHeaders, 1
+		case "Signature":
+			dst, i = &a.Signature, 2
+		default:
+			return a, errors.New("the Authorization header has an unknown part " + quote(name))
+		}
+		if seen[i] {
+			return a, errors.New("the Authorization header repeats " + name)
+		}
+		seen[i], *dst = true, value
+	}
+	for i, name := range [3]string{"Credential", "SignedHeaders", "Signature"} {
+		if !seen[i] {
+			return a, errors.New("the Authorization header has no " + name)
+		}
+	}
+	return a, a.validate(cred)
+}
+
+func (a *Auth) validate(cred string) error {
+	var err error
+	if a.Credential, err = ParseCredential(cred, a.Algorithm); err != nil {
+		return err
+	}
+	if err := ValidateSignedHeaders(a.SignedHeaders); err != nil {
+		return err
+	}
+	return ValidateSignature(a.Signature)
+}
+
+// ParseCredential parses AccessKeyID/Date/Region/Service/Terminal. For
+// SigV4a the region is left out.
+func ParseCredential(s, algorithm string) (Credential, error) {
+	var c Credential
+	want := 5
+	if algorithm == canonical.AlgorithmECDSA {
+		want = 4
+	}
+	parts := strings.SplitN(s, "/", want+1)
+	if len(parts) != want {
+		return c, errors.New("the credential " + quote(s) + " is not AccessKeyId/Date/Region/Service/aws4_request")
+	}
+	c.AccessKeyID, c.Date = parts[0], parts[1]
+	if want == 5 {
+		c.Region, c.Service, c.Terminal = parts[2], parts[3], parts[4]
+	} else {
+		c.Service, c.Terminal = parts[2], parts[3]
+	}
+	if c.AccessKeyID == "" || len(c.AccessKeyID) > MaxAccessKeyLen || !printable(c.AccessKeyID) {
+		return c, errors.New("the access key ID in the credential is empty, too long or not printable")
+	}
+	if len(c.Date) != len(canonical.DateFormat) || !digits(c.Date) {
+		return c, errors.New("the credential date " + quote(c.Date) + " is not YYYYMMDD")
+	}
+	if want == 5 && !token(c.Region) || !token(c.Service) {
+		return c, errors.New("the credential has an empty or invalid region or service")
+	}
+	return c, nil
+}
+
+// ValidateSignedHeaders checks a signed headers list: lower-case header
+// names, sorted, each once, separated by ';'.
+func ValidateSignedHeaders(s string) error {
+	if s == "" {
+		return errors.New("SignedHeaders is empty")
+	}
+	prev, n := "", 0
+	for rest := s; rest != ""; {
+		var name string
+		name, rest, _ = strings.Cut(rest, ";")
+		if n++; n > MaxSignedHeaders {
+			return errors.New("SignedHeaders lists too many headers")
+		}
+		if !token(name) || strings.ToLower(name) != name {
+			return errors.New("SignedHeaders has an empty or invalid name " + quote(name) + " (names must be lower case)")
+		}
+		if prev != "" && name <= prev {
+			return errors.New("SignedHeaders is not sorted, or repeats " + quote(name))
+		}
+		prev = name
+	}
+	if strings.HasSuffix(s, ";") {
+		return errors.New("SignedHeaders ends with ';'")
+	}
+	return nil
+}
+
+// ValidateSignature checks that a signature is lower-case hex of a sane length.
+func ValidateSignature(s string) error {
+	if s == "" || len(s) > MaxSignatureLen || len(s)%2 != 0 {
+		return errors.New("the signature is empty or has a bad length")
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return errors.New("the signature is not lower-case hex")
+		}
+	}
+	return nil
+}
+
+// Query parameters of a presigned URL.
+const (
+	ParamAlgorithm     = "X-Amz-Algorithm"
+	ParamCredential    = "X-Amz-Credential"
+	ParamDate          = "X-Amz-Date"
+	ParamExpires       = "X-Amz-Expires"
+	ParamSignedHeaders = "X-Amz-SignedHeaders"
+	ParamSignature     = canonical.ParamSignature
+	ParamSecurityToken = canonical.ParamSecurityToken
+	ParamContentSHA256 = "X-Amz-Content-Sha256"
+)
+
+// IsPresigned reports whether a raw query carries X-Amz-Algorithm,
+// X-Amz-Credential or X-Amz-Signature: the marks of a presigned URL.
+func IsPresigned(rawQuery string) bool {
+	for rest := rawQuery; rest != ""; {
+		var field string
+		field, rest, _ = strings.Cut(rest, "&")
+		name, _, _ := strings.Cut(field, "=")
+		switch name {
+		case ParamAlgorithm, ParamCredential, ParamSignature:
+			return true
+		}
+	}
+	return false
+}
+
+// ParseQuery reads the authentication parameters of a presigned URL.
+func ParseQuery(rawQuery string) (Auth, error) {
+	var a Auth
+	if len(rawQuery) > MaxQueryLen {
+		return a, errors.New("the query string is too long")
+	}
+	var cred string
+	fields := map[string]*string{
+		ParamAlgorithm: &a.Algorithm, ParamCredential: &cred, ParamDate: &a.Date,
+		ParamExpires: &a.Expires, ParamSignedHeaders: &a.SignedHeaders, ParamSignature: &a.Signature,
+		ParamSecurityToken: &a.SecurityToken, ParamContentSHA256: &a.ContentSHA256,
+	}
+	seen := make(map[string]bool, len(fields))
+	n := 0
+	for rest := rawQuery; rest != ""; {
+		var field string
+		field, rest, _ = strings.Cut(rest, "&")
+		if n++; n > MaxQueryParams {
+			return a, errors.New("the query string has too many parameters")
+		}
+		rawName, rawValue, _ := strings.Cut(field, "=")
+		if !strings.HasPrefix(rawName, "X-Amz-") {
+			continue
+		}
+		dst, ok := fields[rawName]
+		if !ok {
+			continue // another X-Amz-* parameter: signed like any other
+		}
+		if seen[rawName] {
+			return a, errors.New("the query string repeats " + rawName)
+		}
+		v, err := url.QueryUnescape(rawValue)
+		if err != nil {
+			return a, errors.New("the query parameter " + rawName + " is not correctly escaped")
+		}
+		seen[rawName], *dst = true, v
+	}
+	for _, name := range []string{ParamAlgorithm, ParamCredential, ParamSignature, ParamDate, ParamSignedHeaders, ParamExpires} {
+		if !seen[name] {
+			return a, errors.New("query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters; " + name + " is missing")
+		}
+	}
+	if a.Algorithm != canonical.AlgorithmHMAC && a.Algorithm != canonical.AlgorithmECDSA {
+		return a, errors.New("X-Amz-Algorithm only supports " + canonical.AlgorithmHMAC + " and " + canonical.AlgorithmECDSA)
+	}
+	return a, a.validate(cred)
+}
+
+// AppendHeader appends an Authorization header value.
+func AppendHeader(b []byte, algorithm, accessKeyID string, scope, signedHeaders, signature []byte) []byte {
+	b = append(b, algorithm...)
+	b = append(b, " Credential="...)
+	b = append(b, accessKeyID...)
+	b = append(b, '/')
+	b = append(b, scope...)
+	b = append(b, ", SignedHeaders="...)
+	b = append(b, signedHeaders...)
+	b = append(b, ", Signature="...)
+	return append(b, signature...)
+}
+
+func quote(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "..."
+	}
+	return "'" + s + "'"
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == '/' || c == ',' || c == '=' {
+			return false
+		}
+	}
+	return true
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// token reports whether s is a non-empty RFC 9110 token.
+func token(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}

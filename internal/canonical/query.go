@@ -1,0 +1,119 @@
+package canonical
+
+import "bytes"
+
+// Query parameter names that take part in authentication.
+const (
+	ParamSignature     = "X-Amz-Signature"
+	ParamSecurityToken = "X-Amz-Security-Token"
+)
+
+// AppendQuery appends the canonical query string of a raw query as sent on
+// the wire: each name and value is decoded ('+' is a space) and encoded
+// again, pairs are sorted by encoded name and then by encoded value, a
+// missing value is written as "k=", repeated names are all kept and
+// X-Amz-Signature is left out (X-Amz-Security-Token too, with omitToken).
+func (s *Scratch) AppendQuery(b []byte, rawQuery string, omitToken bool) []byte {
+	s.query = s.query[:0]
+	s.pairs = s.pairs[:0]
+	for i := 0; i < len(rawQuery); {
+		j := i
+		for j < len(rawQuery) && rawQuery[j] != '&' {
+			j++
+		}
+		s.addPair(rawQuery[i:j], omitToken)
+		i = j + 1
+	}
+	s.sortPairs()
+	for n, p := range s.pairs {
+		if n > 0 {
+			b = append(b, '&')
+		}
+		b = append(b, s.query[p.k0:p.k1]...)
+		b = append(b, '=')
+		b = append(b, s.query[p.k1:p.v1]...)
+	}
+	return b
+}
+
+func (s *Scratch) addPair(field string, omitToken bool) {
+	if field == "" {
+		return
+	}
+	name, value := field, ""
+	for i := 0; i < len(field); i++ {
+		if field[i] == '=' {
+			name, value = field[:i], field[i+1:]
+			break
+		}
+	}
+	k0 := len(s.query)
+	s.query = appendReencoded(s.query, name)
+	k1 := len(s.query)
+	key := s.query[k0:k1]
+	if string(key) == ParamSignature || omitToken && string(key) == ParamSecurityToken {
+		s.query = s.query[:k0]
+		return
+	}
+	s.query = appendReencoded(s.query, value)
+	s.pairs = append(s.pairs, pair{int32(k0), int32(k1), int32(len(s.query))})
+}
+
+// appendReencoded decodes a query component and encodes it again.
+func appendReencoded(b []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		c, n := decodeAt(s, i, true)
+		i += n
+		b = appendEncoded(b, c)
+	}
+	return b
+}
+
+func (s *Scratch) less(a, b pair) bool {
+	if c := bytes.Compare(s.query[a.k0:a.k1], s.query[b.k0:b.k1]); c != 0 {
+		return c < 0
+	}
+	return bytes.Compare(s.query[a.k1:a.v1], s.query[b.k1:b.v1]) < 0
+}
+
+// sortPairs sorts by insertion: queries are short, and this allocates
+// nothing. Long queries fall back to a heap sort, still in place.
+func (s *Scratch) sortPairs() {
+	p := s.pairs
+	if len(p) > 32 {
+		s.heapSort()
+		return
+	}
+	for i := 1; i < len(p); i++ {
+		for j := i; j > 0 && s.less(p[j], p[j-1]); j-- {
+			p[j], p[j-1] = p[j-1], p[j]
+		}
+	}
+}
+
+func (s *Scratch) heapSort() {
+	p := s.pairs
+	down := func(i, n int) {
+		for {
+			c := 2*i + 1
+			if c >= n {
+				return
+			}
+			if c+1 < n && s.less(p[c], p[c+1]) {
+				c++
+			}
+			if !s.less(p[i], p[c]) {
+				return
+			}
+			p[i], p[c] = p[c], p[i]
+			i = c
+		}
+	}
+	for i := len(p)/2 - 1; i >= 0; i-- {
+		down(i, len(p))
+	}
+	for n := len(p) - 1; n > 0; n-- {
+		p[0], p[n] = p[n], p[0]
+		down(0, n)
+	}
+}

@@ -1,0 +1,350 @@
+package sigv4
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sigv4/sigv4/internal/authz"
+	"github.com/sigv4/sigv4/internal/canonical"
+)
+
+// Payload hash values other than a hex SHA-256.
+const (
+	UnsignedPayload = "UNSIGNED-PAYLOAD"
+	EmptySHA256     = canonical.EmptySHA256
+)
+
+// Header names.
+const (
+	HeaderAuthorization = "Authorization"
+	HeaderDate          = "X-Amz-Date"
+	HeaderContentSHA256 = "X-Amz-Content-Sha256"
+	HeaderSecurityToken = "X-Amz-Security-Token"
+)
+
+// Signer signs requests with AWS Signature Version 4. Its zero value is not
+// usable: Credentials, Region and Service are required. A Signer is safe for
+// concurrent use and must not be copied after first use.
+type Signer struct {
+	Credentials Credentials
+	Region      string
+	Service     string
+
+	// S3 applies Amazon S3's path rules (no normalization, encoded once).
+	// Service "s3" implies it.
+	S3 bool
+	// ContentSHA256 sends the payload hash in X-Amz-Content-Sha256 and signs
+	// it. Amazon S3 requires it; Service "s3" implies it.
+	ContentSHA256 bool
+	// UnsignedPayload signs UNSIGNED-PAYLOAD instead of hashing the body.
+	UnsignedPayload bool
+	// OmitSessionToken adds the session token after signing, outside the
+	// signature, for the few services that want it that way.
+	OmitSessionToken bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Debug, if set, is called with the canonical request and the string to
+	// sign of every signature. The canonical request holds the session
+	// token, if any.
+	Debug func(canonicalRequest, stringToSign string)
+
+	key atomic.Pointer[signerKey]
+}
+
+type signerKey struct {
+	secret, date, region, service string
+	mac                           *macKey
+}
+
+// unsignedHeaders are never signed: they are added or changed on the way by
+// HTTP clients and proxies. Header names, compared without regard to case.
+var unsignedHeaders = []string{
+	"Authorization", "User-Agent", "X-Amzn-Trace-Id", "Expect", "Transfer-Encoding",
+	"Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+	"Proxy-Connection", "Te", "Trailer", "Upgrade", "Host",
+}
+
+func signable(name string) bool {
+	for _, u := range unsignedHeaders {
+		if strings.EqualFold(name, u) {
+			return false
+		}
+	}
+	return true
+}
+
+// state is the pooled working memory of one signature.
+type state struct {
+	buf     []byte
+	out     []byte
+	scratch canonical.Scratch
+	headers []canonical.Header
+	host    [1]string
+}
+
+var statePool = sync.Pool{New: func() any { return &state{buf: make([]byte, 0, 1024), out: make([]byte, 0, 256)} }}
+
+func getState() *state { return statePool.Get().(*state) }
+
+func putState(st *state) {
+	if cap(st.buf) > 64<<10 {
+		return
+	}
+	clear(st.headers)
+	st.headers = st.headers[:0]
+	st.host[0] = ""
+	statePool.Put(st)
+}
+
+func (s *Signer) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Signer) s3() bool { return s.S3 || isS3(s.Service) }
+
+func (s *Signer) check() error {
+	if s.Credentials.AccessKeyID == "" || s.Credentials.SecretAccessKey == "" {
+		return errors.New("sigv4: Signer has no credentials")
+	}
+	if s.Region == "" || s.Service == "" {
+		return errors.New("sigv4: Signer needs Region and Service")
+	}
+	return nil
+}
+
+// Sign signs req with an Authorization header. It sets X-Amz-Date (and
+// X-Amz-Content-Sha256, X-Amz-Security-Token where they apply) and signs
+// every header present except those that proxies and clients change.
+//
+// The payload hash is, in order: an X-Amz-Content-Sha256 header already on
+// req, UNSIGNED-PAYLOAD if UnsignedPayload is set, or the SHA-256 of the body
+// (read through req.GetBody when it is set; otherwise the body is read into
+// memory and replaced).
+func (s *Signer) Sign(req *http.Request) error {
+	hash, err := s.payloadHash(req, "")
+	if err != nil {
+		return err
+	}
+	return s.SignPayload(req, hash)
+}
+
+// SignPayload is Sign with the payload hash given: a hex SHA-256,
+// UNSIGNED-PAYLOAD or a STREAMING-* value.
+func (s *Signer) SignPayload(req *http.Request, payloadHash string) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	st := getState()
+	defer putState(st)
+
+	var amzDate [len(canonical.TimeFormat)]byte
+	canonical.AppendTime(amzDate[:0], s.now())
+	h := req.Header
+	if h == nil {
+		h = make(http.Header)
+		req.Header = h
+	}
+	h.Del(HeaderAuthorization)
+	h.Set(HeaderDate, string(amzDate[:]))
+	if s.ContentSHA256 || isS3(s.Service) {
+		h.Set(HeaderContentSHA256, payloadHash)
+	}
+	token := s.Credentials.SessionToken
+	if token != "" && !s.OmitSessionToken {
+		h.Set(HeaderSecurityToken, token)
+	}
+	s.collectHeaders(st, req)
+
+	sig := s.signature(st, req, "", amzDate[:], payloadHash)
+	b := canonical.AppendScope(st.buf[:0], string(amzDate[:8]), s.Region, s.Service)
+	n := len(b)
+	b = canonical.AppendSignedHeaders(b, st.headers)
+	st.buf = b
+	st.out = authz.AppendHeader(st.out[:0], canonical.AlgorithmHMAC, s.Credentials.AccessKeyID, b[:n], b[n:], sig[:])
+	h.Set(HeaderAuthorization, string(st.out))
+	if token != "" && s.OmitSessionToken {
+		h.Set(HeaderSecurityToken, token)
+	}
+	return nil
+}
+
+// collectHeaders puts host and every signable header of req into
+// st.headers, sorted. It sets req.Host when the default port is stripped,
+// so that the Host sent is the host signed.
+func (s *Signer) collectHeaders(st *state, req *http.Request) {
+	host := req.Host
+	if host == "" && req.URL != nil {
+		host = req.URL.Host
+	}
+	if stripped := stripDefaultPort(host, req.URL.Scheme); stripped != host {
+		host = stripped
+		req.Host = host
+	}
+	st.host[0] = host
+	st.headers = append(st.headers[:0], canonical.Header{Name: "host", Values: st.host[:]})
+	for name, values := range req.Header {
+		if signable(name) {
+			st.headers = append(st.headers, canonical.Header{Name: name, Values: values})
+		}
+	}
+	canonical.SortHeaders(st.headers)
+	st.headers = mergeSameNames(st.headers)
+}
+
+// mergeSameNames joins headers whose names differ only in case (possible
+// when a caller writes to the header map directly). They are adjacent after
+// sorting. Only this rare case allocates.
+func mergeSameNames(h []canonical.Header) []canonical.Header {
+	out := h[:0]
+	for i, e := range h {
+		if i > 0 && canonical.CompareFold(out[len(out)-1].Name, e.Name) == 0 {
+			last := &out[len(out)-1]
+			last.Values = append(append([]string(nil), last.Values...), e.Values...)
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// signature computes the hex signature of req, whose headers are in
+// st.headers.
+func (s *Signer) signature(st *state, req *http.Request, rawQuery string, amzDate []byte, payloadHash string) (sig [2 * sha256.Size]byte) {
+	if rawQuery == "" {
+		rawQuery = req.URL.RawQuery
+	}
+	cr := canonical.Request{
+		Method:            req.Method,
+		Path:              wirePath(req),
+		RawQuery:          rawQuery,
+		Headers:           st.headers,
+		PayloadHash:       payloadHash,
+		S3:                s.s3(),
+		OmitSecurityToken: s.OmitSessionToken,
+	}
+	st.buf = cr.Append(st.buf[:0], &st.scratch)
+	creqHash := sha256.Sum256(st.buf)
+	creq := st.buf
+	if s.Debug != nil {
+		creq = slices.Clone(st.buf)
+	}
+
+	st.buf = append(st.buf[:0], make([]byte, sha256.BlockSize)...)
+	st.buf = canonical.AppendStringToSign(st.buf, canonical.AlgorithmHMAC, string(amzDate), string(amzDate[:8]), s.Region, s.Service, &creqHash)
+	if s.Debug != nil {
+		s.Debug(string(creq), string(st.buf[sha256.BlockSize:]))
+	}
+	sum := s.macKey(amzDate[:8]).sum(st.buf)
+	hex.Encode(sig[:], sum[:])
+	return sig
+}
+
+func (s *Signer) macKey(date []byte) *macKey {
+	if k := s.key.Load(); k != nil && k.date == string(date) && k.secret == s.Credentials.SecretAccessKey &&
+		k.region == s.Region && k.service == s.Service {
+		return k.mac
+	}
+	scope := Scope{Date: string(date), Region: s.Region, Service: s.Service}
+	k := &signerKey{
+		secret: s.Credentials.SecretAccessKey, date: scope.Date, region: s.Region, service: s.Service,
+		mac: newMACKey(DeriveSigningKey(s.Credentials.SecretAccessKey, scope)),
+	}
+	s.key.Store(k)
+	return k.mac
+}
+
+// payloadHash returns the hash to sign for req. queryHash is an
+// X-Amz-Content-Sha256 query parameter of a presigned URL.
+func (s *Signer) payloadHash(req *http.Request, queryHash string) (string, error) {
+	if v := req.Header.Get(HeaderContentSHA256); v != "" {
+		return v, nil
+	}
+	if queryHash != "" {
+		return queryHash, nil
+	}
+	if s.UnsignedPayload {
+		return UnsignedPayload, nil
+	}
+	return hashBody(req)
+}
+
+// hashBody returns the hex SHA-256 of req's body, leaving the body readable.
+func hashBody(req *http.Request) (string, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return EmptySHA256, nil
+	}
+	h := sha256.New()
+	if req.GetBody != nil {
+		body, err := req.GetBody()
+		if err != nil {
+			return "", err
+		}
+		defer body.Close()
+		if _, err := io.Copy(h, body); err != nil {
+			return "", err
+		}
+	} else {
+		data, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return "", err
+		}
+		h.Write(data)
+		req.Body = io.NopCloser(bytes.NewReader(data))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// wirePath is the path of req as it will be sent: URL.Opaque if set (a
+// path the caller escaped itself), otherwise Go's escaping of URL.Path.
+func wirePath(req *http.Request) string {
+	if req.RequestURI != "" { // a server-side request: exactly what was received
+		path, _, _ := strings.Cut(req.RequestURI, "?")
+		if strings.HasPrefix(path, "/") || path == "*" {
+			return path
+		}
+		// absolute-form request target: fall through to the parsed URL
+	}
+	u := req.URL
+	if u.Opaque != "" {
+		if strings.HasPrefix(u.Opaque, "//") { // "//host/path"
+			if i := strings.IndexByte(u.Opaque[2:], '/'); i >= 0 {
+				return u.Opaque[2+i:]
+			}
+			return "/"
+		}
+		return u.Opaque
+	}
+	return u.EscapedPath()
+}
+
+// stripDefaultPort removes :80 from an http host and :443 from an https
+// host, as every AWS SDK signs them.
+func stripDefaultPort(host, scheme string) string {
+	port := ""
+	switch scheme {
+	case "http":
+		port = ":80"
+	case "https":
+		port = ":443"
+	default:
+		return host
+	}
+	if strings.HasSuffix(host, port) && !strings.HasSuffix(host, "]") {
+		return host[:len(host)-len(port)]
+	}
+	return host
+}

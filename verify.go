@@ -1,0 +1,501 @@
+package sigv4
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sigv4/sigv4/internal/authz"
+	"github.com/sigv4/sigv4/internal/canonical"
+)
+
+// Defaults of a Verifier's zero-valued fields.
+const (
+	DefaultMaxSkew       = 15 * time.Minute
+	DefaultMaxBodyBuffer = 8 << 20
+	// MaxCanonicalRequest bounds the canonical request a verifier builds,
+	// and so the signed headers and query a client can make it hash.
+	MaxCanonicalRequest = 64 << 10
+)
+
+// Verifier checks signed requests. Keys, Regions and Services are required;
+// every other zero value is a safe default. A Verifier is safe for
+// concurrent use and must not be copied after first use.
+type Verifier struct {
+	Keys KeySource
+	// Regions and Services are those the verifier accepts in a credential
+	// scope. "*" accepts any (the signature still binds the scope).
+	Regions  []string
+	Services []string
+
+	// S3 applies Amazon S3's path rules to every request; a scope with
+	// service "s3" implies them.
+	S3 bool
+	// OmitSessionToken accepts session tokens added after signing, as
+	// Signer.OmitSessionToken sends them.
+	OmitSessionToken bool
+	// MaxSkew is the largest difference allowed between X-Amz-Date and the
+	// clock (default 15 minutes).
+	MaxSkew time.Duration
+	// MaxBodyBuffer bounds the body read into memory to hash it when a
+	// request declares no payload hash (default 8 MiB).
+	MaxBodyBuffer int64
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	dummyOnce sync.Once
+	dummy     string // random secret for unknown access keys
+}
+
+// Result is a verified request.
+type Result struct {
+	Identity  Identity
+	Scope     Scope
+	Time      time.Time // X-Amz-Date
+	Presigned bool
+	// SignedHeaders lists the headers the signature covers: "host;x-amz-date".
+	SignedHeaders string
+	// PayloadHash is what the signature says of the body: a hex SHA-256 or
+	// UNSIGNED-PAYLOAD.
+	PayloadHash string
+	// Body is the only body a handler may read. With a hex payload hash it
+	// fails at the end with XAmzContentSHA256Mismatch if the bytes do not
+	// match. Closing it closes the request body.
+	Body io.ReadCloser
+}
+
+// request is the verifier's view of one request, parsed but not yet checked.
+type request struct {
+	req       *http.Request
+	auth      authz.Auth
+	presigned bool
+	amzDate   string
+	time      time.Time
+	scope     Scope
+}
+
+// Verify checks the signature of req, in the Authorization header or as a
+// presigned URL, and returns who signed it. It does not modify req. Every
+// failure is an *Error.
+func (v *Verifier) Verify(req *http.Request) (*Result, error) {
+	r, err := v.parse(req)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.checkScope(r); err != nil {
+		return nil, err
+	}
+	if err := v.checkTime(r); err != nil {
+		return nil, err
+	}
+	st := getState()
+	defer putState(st)
+	if err := v.collectSignedHeaders(st, r); err != nil {
+		return nil, err
+	}
+	payloadHash, body, err := v.payload(r)
+	if err != nil {
+		return nil, err
+	}
+	id, err := v.checkSignature(st, r, payloadHash)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.checkToken(r, id); err != nil {
+		return nil, err
+	}
+	return &Result{
+		Identity: id, Scope: r.scope, Time: r.time, Presigned: r.presigned,
+		SignedHeaders: r.auth.SignedHeaders, PayloadHash: payloadHash, Body: body,
+	}, nil
+}
+
+// parse finds the signature of req and parses it.
+func (v *Verifier) parse(req *http.Request) (*request, error) {
+	r := &request{req: req}
+	authHeaders := req.Header.Values(HeaderAuthorization)
+	r.presigned = authz.IsPresigned(req.URL.RawQuery)
+	switch {
+	case len(authHeaders) > 0 && r.presigned:
+		return nil, newError(ErrInvalidArgument, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified")
+	case len(authHeaders) > 1:
+		return nil, newError(ErrAuthorizationHeaderMalformed, "The authorization header is malformed; it is sent more than once.")
+	case r.presigned:
+		return r, v.parseQuery(r)
+	case len(authHeaders) == 1:
+		return r, v.parseHeader(r, authHeaders[0])
+	}
+	return nil, newError(ErrAccessDenied, "Request is not signed: it has neither an Authorization header nor X-Amz-Signature.")
+}
+
+func (v *Verifier) parseHeader(r *request, value string) error {
+	if !strings.HasPrefix(value, "AWS4-") {
+		return newError(ErrInvalidRequest, "The authorization mechanism you have provided is not supported. Please use "+canonical.AlgorithmHMAC+".")
+	}
+	a, err := authz.ParseHeader(value)
+	if err != nil {
+		return newError(ErrAuthorizationHeaderMalformed, "The authorization header is malformed; "+err.Error()+".")
+	}
+	r.auth = a
+	r.amzDate = r.req.Header.Get(HeaderDate)
+	dateHeader := "x-amz-date"
+	if r.amzDate == "" {
+		// Without X-Amz-Date, AWS accepts an RFC 1123 Date header.
+		t, err := http.ParseTime(r.req.Header.Get("Date"))
+		if err != nil {
+			return newError(ErrAccessDenied, "AWS authentication requires a valid Date or x-amz-date header")
+		}
+		r.amzDate, dateHeader = string(canonical.AppendTime(nil, t)), "date"
+	}
+	if !signed(a.SignedHeaders, dateHeader) {
+		return newError(ErrAccessDenied, "The "+dateHeader+" header must be signed.")
+	}
+	return r.finishParse(ErrAccessDenied, "AWS authentication requires a valid Date or x-amz-date header")
+}
+
+func (v *Verifier) parseQuery(r *request) error {
+	a, err := authz.ParseQuery(r.req.URL.RawQuery)
+	if err != nil {
+		return newError(ErrAuthorizationQueryParametersError, err.Error())
+	}
+	r.auth, r.amzDate = a, a.Date
+	return r.finishParse(ErrAuthorizationQueryParametersError, `X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd'T'HHmmss'Z'"`)
+}
+
+func (r *request) finishParse(badDate *Error, badDateMsg string) error {
+	if r.auth.Algorithm != canonical.AlgorithmHMAC {
+		return newError(ErrNotImplemented, r.auth.Algorithm+" is not supported yet.")
+	}
+	t, err := time.Parse(canonical.TimeFormat, r.amzDate)
+	if err != nil || len(r.amzDate) != len(canonical.TimeFormat) {
+		return newError(badDate, badDateMsg)
+	}
+	c := r.auth.Credential
+	r.time = t
+	r.scope = Scope{Date: c.Date, Region: c.Region, Service: c.Service}
+	return nil
+}
+
+// signed reports whether a valid signed headers list contains name.
+func signed(list, name string) bool {
+	for rest := list; rest != ""; {
+		var n string
+		n, rest, _ = strings.Cut(rest, ";")
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// malformed returns the error for a bad part of the credential, in the
+// header or the query form.
+func (r *request) malformed(msg string) *Error {
+	if r.presigned {
+		return newError(ErrAuthorizationQueryParametersError, "Error parsing the X-Amz-Credential parameter; "+msg)
+	}
+	return newError(ErrAuthorizationHeaderMalformed, "The authorization header is malformed; "+msg)
+}
+
+func (v *Verifier) checkScope(r *request) error {
+	c := r.auth.Credential
+	switch {
+	case c.Date != r.amzDate[:8]:
+		return r.malformed("Invalid credential date. Date is not the same as X-Amz-Date.")
+	case !allowed(v.Regions, c.Region):
+		e := r.malformed("the region '" + c.Region + "' is wrong; expecting '" + first(v.Regions) + "'")
+		e.Region = first(v.Regions)
+		return e
+	case !allowed(v.Services, c.Service):
+		return r.malformed("incorrect service '" + c.Service + "'. This endpoint belongs to '" + first(v.Services) + "'.")
+	case c.Terminal != canonical.Terminal:
+		return r.malformed("incorrect terminal '" + c.Terminal + "'. This endpoint uses '" + canonical.Terminal + "'.")
+	}
+	return nil
+}
+
+func allowed(list []string, s string) bool {
+	return slices.Contains(list, s) || slices.Contains(list, "*")
+}
+
+func first(list []string) string {
+	if len(list) == 0 {
+		return ""
+	}
+	return list[0]
+}
+
+func (v *Verifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
+}
+
+func (v *Verifier) checkTime(r *request) error {
+	now := v.now()
+	skew := v.MaxSkew
+	if skew <= 0 {
+		skew = DefaultMaxSkew
+	}
+	if !r.presigned {
+		if d := now.Sub(r.time); d > skew || d < -skew {
+			return newError(ErrRequestTimeTooSkewed, "The difference between the request time and the current time is too large.")
+		}
+		return nil
+	}
+	secs, err := strconv.Atoi(r.auth.Expires)
+	switch {
+	case err != nil || secs < 0 || r.auth.Expires != strconv.Itoa(secs):
+		return newError(ErrAuthorizationQueryParametersError, "X-Amz-Expires should be a number")
+	case secs < int(MinExpires/time.Second):
+		return newError(ErrAuthorizationQueryParametersError, "X-Amz-Expires must be non-negative and at least 1 second")
+	case secs > int(MaxExpires/time.Second):
+		return newError(ErrAuthorizationQueryParametersError, "X-Amz-Expires must be less than a week (in seconds) that is 604800")
+	case r.time.Sub(now) > skew:
+		return newError(ErrAccessDenied, "Request is not valid yet")
+	case now.Sub(r.time) > time.Duration(secs)*time.Second:
+		return newError(ErrAccessDenied, "Request has expired")
+	}
+	return nil
+}
+
+// collectSignedHeaders fills st.headers with the signed headers of the
+// request, in SignedHeaders order, and checks that host and every x-amz-*
+// header present are signed.
+func (v *Verifier) collectSignedHeaders(st *state, r *request) error {
+	names := r.auth.SignedHeaders
+	if !signed(names, "host") {
+		return newError(ErrAccessDenied, "The host header must be signed.")
+	}
+	for rest := names; rest != ""; {
+		var n string
+		n, rest, _ = strings.Cut(rest, ";")
+		st.headers = append(st.headers, canonical.Header{Name: n})
+	}
+	for name, values := range r.req.Header {
+		i, found := slices.BinarySearchFunc(st.headers, name, func(h canonical.Header, n string) int {
+			return canonical.CompareFold(h.Name, n)
+		})
+		if !found {
+			if len(name) >= 6 && strings.EqualFold(name[:6], "x-amz-") && !v.unsignedAllowed(name) {
+				return newError(ErrAccessDenied, "There were headers present in the request which were not signed: "+strings.ToLower(name))
+			}
+			continue
+		}
+		h := &st.headers[i]
+		if h.Values != nil { // a second spelling of the same name
+			values = append(slices.Clip(h.Values), values...)
+		}
+		h.Values = values
+	}
+	fillImplicitHeaders(st, r.req)
+	return nil
+}
+
+// unsignedAllowed lists the x-amz-* headers that may go unsigned.
+func (v *Verifier) unsignedAllowed(name string) bool {
+	return v.OmitSessionToken && strings.EqualFold(name, HeaderSecurityToken)
+}
+
+// fillImplicitHeaders supplies the signed headers that Go's server keeps
+// outside the header map.
+func fillImplicitHeaders(st *state, req *http.Request) {
+	for i := range st.headers {
+		h := &st.headers[i]
+		switch {
+		case h.Name == "host":
+			st.host[0] = req.Host
+			h.Values = st.host[:]
+		case h.Values != nil:
+		case h.Name == "content-length" && req.ContentLength >= 0 && req.Body != nil && req.Body != http.NoBody:
+			h.Values = []string{strconv.FormatInt(req.ContentLength, 10)}
+		case h.Name == "transfer-encoding" && len(req.TransferEncoding) > 0:
+			h.Values = []string{strings.Join(req.TransferEncoding, ",")}
+		}
+	}
+}
+
+// payload returns the payload hash to verify against and the body to
+// release.
+func (v *Verifier) payload(r *request) (string, io.ReadCloser, error) {
+	body := r.req.Body
+	if body == nil {
+		body = http.NoBody
+	}
+	declared := r.req.Header.Get(HeaderContentSHA256)
+	if r.presigned {
+		declared = r.auth.ContentSHA256
+		if declared == "" && isS3(r.scope.Service) {
+			declared = UnsignedPayload
+		}
+	}
+	switch {
+	case declared == "":
+		return v.bufferBody(body)
+	case declared == UnsignedPayload:
+		return declared, body, nil
+	case isHexSHA256(declared):
+		var want [sha256.Size]byte
+		hex.Decode(want[:], []byte(declared))
+		return declared, &hashedBody{body: body, hash: sha256.New(), want: want}, nil
+	case strings.HasPrefix(declared, "STREAMING-"):
+		return "", nil, newError(ErrNotImplemented, "The payload mode "+declared+" is not supported yet.")
+	}
+	return "", nil, newError(ErrInvalidArgument, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-*, or a valid sha256 value.")
+}
+
+func (v *Verifier) s3(r *request) bool { return v.S3 || isS3(r.scope.Service) }
+
+// bufferBody reads a body with no declared hash, which must be hashed
+// before the signature can be checked.
+func (v *Verifier) bufferBody(body io.ReadCloser) (string, io.ReadCloser, error) {
+	if body == http.NoBody {
+		return EmptySHA256, body, nil
+	}
+	limit := v.MaxBodyBuffer
+	if limit <= 0 {
+		limit = DefaultMaxBodyBuffer
+	}
+	data, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
+		return "", nil, newError(ErrIncompleteBody, "The request body could not be read: "+err.Error())
+	}
+	if int64(len(data)) > limit {
+		return "", nil, newError(ErrMaxMessageLengthExceeded, "The request body is too large to verify without an x-amz-content-sha256 header.")
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), &bufferedBody{Reader: bytes.NewReader(data), body: body}, nil
+}
+
+func isHexSHA256(s string) bool {
+	if len(s) != 2*sha256.Size {
+		return false
+	}
+	return authz.ValidateSignature(s) == nil
+}
+
+// checkSignature computes the signature of the request and compares it
+// with the one sent, in constant time. An unknown access key costs the same
+// work as a known one.
+func (v *Verifier) checkSignature(st *state, r *request, payloadHash string) (Identity, error) {
+	c := r.auth.Credential
+	key, id, err := v.Keys.SigningKey(r.req.Context(), c.AccessKeyID, r.scope)
+	unknown := errors.Is(err, ErrInvalidAccessKeyID)
+	if err != nil && !unknown {
+		return Identity{}, &Error{Code: ErrInternalError.Code, Status: ErrInternalError.Status,
+			Message: "We encountered an internal error. Please try again.", Err: err}
+	}
+	if unknown {
+		key = DeriveSigningKey(v.dummySecret(), r.scope)
+	}
+	cr := canonical.Request{
+		Method: r.req.Method, Path: wirePath(r.req), RawQuery: r.req.URL.RawQuery,
+		Headers: st.headers, PayloadHash: payloadHash,
+		S3: v.s3(r), OmitSecurityToken: v.OmitSessionToken,
+	}
+	st.buf = cr.Append(st.buf[:0], &st.scratch)
+	if len(st.buf) > MaxCanonicalRequest {
+		return Identity{}, newError(ErrRequestHeaderSectionTooLarge, "The signed headers and query of the request are too large.")
+	}
+	creqHash := sha256.Sum256(st.buf)
+	st.out = append(st.out[:0], make([]byte, sha256.BlockSize)...)
+	st.out = canonical.AppendStringToSign(st.out, canonical.AlgorithmHMAC, r.amzDate, c.Date, c.Region, c.Service, &creqHash)
+	want := newMACKey(key).sum(st.out)
+
+	var got [sha256.Size]byte
+	hex.Decode(got[:], []byte(r.auth.Signature)) // validated hex; a short one leaves zeros
+	match := hmac.Equal(got[:], want[:]) && len(r.auth.Signature) == 2*sha256.Size
+	switch {
+	case unknown:
+		return Identity{}, newError(ErrInvalidAccessKeyID, "The AWS Access Key Id you provided does not exist in our records.")
+	case !match:
+		e := newError(ErrSignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
+		e.CanonicalRequest = string(st.buf)
+		e.StringToSign = string(st.out[sha256.BlockSize:])
+		e.SignatureProvided = r.auth.Signature
+		e.AccessKeyID = c.AccessKeyID
+		return Identity{}, e
+	}
+	return id, nil
+}
+
+// dummySecret is a random secret, fixed for the life of the verifier, that
+// stands in for the secret of an unknown access key.
+func (v *Verifier) dummySecret() string {
+	v.dummyOnce.Do(func() { v.dummy = rand.Text() })
+	return v.dummy
+}
+
+// checkToken enforces the session token and expiry of temporary
+// credentials.
+func (v *Verifier) checkToken(r *request, id Identity) error {
+	sent := r.req.Header.Get(HeaderSecurityToken)
+	if r.presigned {
+		sent = r.auth.SecurityToken
+	}
+	switch {
+	case id.SessionToken == "" && sent != "":
+		return newError(ErrInvalidToken, "The provided token is malformed or otherwise invalid.")
+	case id.SessionToken != "" && subtle.ConstantTimeCompare([]byte(sent), []byte(id.SessionToken)) != 1:
+		return newError(ErrInvalidToken, "The provided token is malformed or otherwise invalid.")
+	case !id.Expiration.IsZero() && v.now().After(id.Expiration):
+		if id.SessionToken != "" {
+			return newError(ErrExpiredToken, "The provided token has expired.")
+		}
+		return newError(ErrInvalidAccessKeyID, "The AWS Access Key Id you provided has expired.")
+	}
+	return nil
+}
+
+// hashedBody releases a body whose SHA-256 was declared, and turns its end
+// into XAmzContentSHA256Mismatch if the bytes do not match.
+type hashedBody struct {
+	body io.ReadCloser
+	hash interface {
+		io.Writer
+		Sum([]byte) []byte
+	}
+	want [sha256.Size]byte
+	err  error
+}
+
+func (b *hashedBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.body.Read(p)
+	b.hash.Write(p[:n])
+	switch {
+	case err == io.EOF:
+		var got [sha256.Size]byte
+		if !hmac.Equal(b.hash.Sum(got[:0]), b.want[:]) {
+			err = newError(ErrXAmzContentSHA256Mismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.")
+		}
+		b.err = err
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		err = newError(ErrIncompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+		b.err = err
+	}
+	return n, err
+}
+
+func (b *hashedBody) Close() error { return b.body.Close() }
+
+type bufferedBody struct {
+	*bytes.Reader
+	body io.Closer
+}
+
+func (b *bufferedBody) Close() error { return b.body.Close() }
