@@ -310,7 +310,8 @@ func (v *Verifier) unsignedAllowed(name string) bool {
 }
 
 // fillImplicitHeaders supplies the signed headers that Go's server keeps
-// outside the header map.
+// outside the header map: Host and Transfer-Encoding. Nothing else is
+// inferred: a signed header that was not received is signed as empty.
 func fillImplicitHeaders(st *state, req *http.Request) {
 	for i := range st.headers {
 		h := &st.headers[i]
@@ -318,10 +319,7 @@ func fillImplicitHeaders(st *state, req *http.Request) {
 		case h.Name == "host":
 			st.host[0] = req.Host
 			h.Values = st.host[:]
-		case h.Values != nil:
-		case h.Name == "content-length" && req.ContentLength >= 0 && req.Body != nil && req.Body != http.NoBody:
-			h.Values = []string{strconv.FormatInt(req.ContentLength, 10)}
-		case h.Name == "transfer-encoding" && len(req.TransferEncoding) > 0:
+		case h.Name == "transfer-encoding" && h.Values == nil && len(req.TransferEncoding) > 0:
 			h.Values = []string{strings.Join(req.TransferEncoding, ",")}
 		}
 	}

@@ -104,6 +104,9 @@ func (a *Auth) validate(cred string) error {
 	if err := ValidateSignedHeaders(a.SignedHeaders); err != nil {
 		return err
 	}
+	if a.Algorithm == canonical.AlgorithmHMAC && len(a.Signature) != 64 {
+		return errors.New("the signature must be 64 hex digits")
+	}
 	return ValidateSignature(a.Signature)
 }
 

@@ -1,0 +1,2 @@
+// Package bench holds benchmarks that compare sigv4 with other signers.
+package bench
