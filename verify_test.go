@@ -214,9 +214,13 @@ func TestPresignedQueryMalformed(t *testing.T) {
 		"missing signed headers": func(q string) string { return removeParam(q, "X-Amz-SignedHeaders") },
 		"missing date":           func(q string) string { return removeParam(q, "X-Amz-Date") },
 		"repeated signature":     func(q string) string { return q + "&X-Amz-Signature=" + queryParam("?"+q, "X-Amz-Signature") },
-		"bad date":               func(q string) string { return strings.Replace(q, "X-Amz-Date=20261124T120000Z", "X-Amz-Date=20261124", 1) },
-		"bad escape":             func(q string) string { return strings.Replace(q, "X-Amz-Credential=AKIDTEST", "X-Amz-Credential=%zzAKIDTEST", 1) },
-		"too long":               func(q string) string { return q + "&pad=" + strings.Repeat("a", 17<<10) },
+		"bad date": func(q string) string {
+			return strings.Replace(q, "X-Amz-Date=20261124T120000Z", "X-Amz-Date=20261124", 1)
+		},
+		"bad escape": func(q string) string {
+			return strings.Replace(q, "X-Amz-Credential=AKIDTEST", "X-Amz-Credential=%zzAKIDTEST", 1)
+		},
+		"too long": func(q string) string { return q + "&pad=" + strings.Repeat("a", 17<<10) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			req := presigned(t, time.Hour)

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/sigv4/sigv4"
+	"github.com/sigv4/sigv4/internal/httpfile"
+)
+
+// readRequestFile reads a request file; "-" is standard input.
+func readRequestFile(name string, stdin io.Reader) (*httpfile.File, error) {
+	if name == "" {
+		return nil, fmt.Errorf("--request is required: %w", errUsage)
+	}
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	return httpfile.Read(r)
+}
+
+// envCredentials reads the credentials the AWS CLI reads from the
+// environment.
+func envCredentials() (sigv4.Credentials, error) {
+	c := sigv4.Credentials{
+		AccessKeyID:     os.Getenv("AWS_ACCESS_KEY_ID"),
+		SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
+		SessionToken:    os.Getenv("AWS_SESSION_TOKEN"),
+	}
+	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
+		return c, errors.New("no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)")
+	}
+	return c, nil
+}
+
+// clock returns a fixed clock for an RFC 3339 --time, or time.Now.
+func clock(s string) (func() time.Time, error) {
+	if s == "" {
+		return time.Now, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return nil, fmt.Errorf("--time %q: want RFC 3339, like 2015-08-30T12:36:00Z", s)
+	}
+	return func() time.Time { return t }, nil
+}
+
+func requireScope(region, service string) error {
+	if region == "" || service == "" {
+		return fmt.Errorf("--region and --service are required: %w", errUsage)
+	}
+	return nil
+}

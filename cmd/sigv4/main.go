@@ -1,0 +1,107 @@
+// Command sigv4 signs and verifies requests with AWS Signature Version 4.
+//
+// Usage:
+//
+//	sigv4 sign   --request FILE --region R --service S [flags]
+//	sigv4 verify --request FILE --region R --service S [flags]
+//
+// Run "sigv4 help COMMAND" for the flags of a command, with examples.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// command is one subcommand: its flags are defined by setup, and run does
+// the work once they are parsed.
+type command struct {
+	name, summary, usage string
+	setup                func(fs *flag.FlagSet) func(stdin io.Reader, stdout, stderr io.Writer) error
+}
+
+var commands = []*command{signCommand, verifyCommand}
+
+const usage = `sigv4 signs and verifies requests with AWS Signature Version 4.
+
+Usage:
+  sigv4 <command> [flags]
+
+Commands:
+%s
+Run "sigv4 help <command>" for a command's flags and examples.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// errUsage is returned for bad command lines; run exits 2 on it.
+var errUsage = errors.New("usage")
+
+// exitError carries a specific exit code.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" && len(args) == 1 {
+		printUsage(stdout)
+		return 0
+	}
+	name := args[0]
+	if name == "help" {
+		name, args = args[1], []string{args[1], "-h"}
+	}
+	cmd := find(name)
+	if cmd == nil {
+		fmt.Fprintf(stderr, "sigv4: unknown command %q\n\n", name)
+		printUsage(stderr)
+		return 2
+	}
+	fs := flag.NewFlagSet("sigv4 "+cmd.name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, cmd.usage); fs.PrintDefaults() }
+	do := cmd.setup(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	err := do(stdin, stdout, stderr)
+	var exit exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.code
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "sigv4 %s: %v\n\n", cmd.name, strings.TrimSuffix(err.Error(), ": usage"))
+		fs.Usage()
+		return 2
+	}
+	fmt.Fprintf(stderr, "sigv4 %s: %v\n", cmd.name, err)
+	return 1
+}
+
+func find(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func printUsage(w io.Writer) {
+	list := ""
+	for _, c := range commands {
+		list += fmt.Sprintf("  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, usage, list)
+}
