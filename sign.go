@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,9 +72,21 @@ var unsignedHeaders = []string{
 	"Proxy-Connection", "Te", "Trailer", "Upgrade", "Host",
 }
 
+// unsignedByLen indexes unsignedHeaders by length, so that most names are
+// settled by one comparison of lengths.
+var unsignedByLen = func() (t [32][]string) {
+	for _, h := range unsignedHeaders {
+		t[len(h)] = append(t[len(h)], h)
+	}
+	return t
+}()
+
 func signable(name string) bool {
-	for _, u := range unsignedHeaders {
-		if strings.EqualFold(name, u) {
+	if len(name) >= len(unsignedByLen) {
+		return true
+	}
+	for _, u := range unsignedByLen[len(name)] {
+		if u == name || strings.EqualFold(name, u) {
 			return false
 		}
 	}
@@ -156,26 +167,30 @@ func (s *Signer) SignPayload(req *http.Request, payloadHash string) error {
 		h = make(http.Header)
 		req.Header = h
 	}
-	h.Del(HeaderAuthorization)
-	h.Set(HeaderDate, string(amzDate[:]))
+	// The keys are constants in canonical form: writing the map directly
+	// is http.Header.Set without re-canonicalizing them. The values share
+	// one backing array.
+	vals := new([3]string)
+	delete(h, HeaderAuthorization)
+	vals[0] = string(amzDate[:])
+	h[HeaderDate] = vals[0:1:1]
 	if s.ContentSHA256 || isS3(s.Service) {
-		h.Set(HeaderContentSHA256, payloadHash)
+		vals[1] = payloadHash
+		h[HeaderContentSHA256] = vals[1:2:2]
 	}
 	token := s.Credentials.SessionToken
 	if token != "" && !s.OmitSessionToken {
-		h.Set(HeaderSecurityToken, token)
+		h[HeaderSecurityToken] = []string{token}
 	}
 	s.collectHeaders(st, req)
 
 	sig := s.signature(st, req, "", amzDate[:], payloadHash)
-	b := canonical.AppendScope(st.buf[:0], string(amzDate[:8]), s.Region, s.Service)
-	n := len(b)
-	b = canonical.AppendSignedHeaders(b, st.headers)
-	st.buf = b
-	st.out = authz.AppendHeader(st.out[:0], canonical.AlgorithmHMAC, s.Credentials.AccessKeyID, b[:n], b[n:], sig[:])
-	h.Set(HeaderAuthorization, string(st.out))
+	st.out = authz.AppendHeader(st.out[:0], canonical.AlgorithmHMAC, s.Credentials.AccessKeyID,
+		string(amzDate[:8]), s.Region, s.Service, signedHeadersOf(st.buf), sig[:])
+	vals[2] = string(st.out)
+	h[HeaderAuthorization] = vals[2:3:3]
 	if token != "" && s.OmitSessionToken {
-		h.Set(HeaderSecurityToken, token)
+		h[HeaderSecurityToken] = []string{token}
 	}
 	return nil
 }
@@ -220,14 +235,24 @@ func mergeSameNames(h []canonical.Header) []canonical.Header {
 }
 
 // signature computes the hex signature of req, whose headers are in
-// st.headers.
+// st.headers. It leaves the canonical request in st.buf.
 func (s *Signer) signature(st *state, req *http.Request, rawQuery string, amzDate []byte, payloadHash string) (sig [2 * sha256.Size]byte) {
 	if rawQuery == "" {
 		rawQuery = req.URL.RawQuery
 	}
+	var path string
+	decoded := s.s3() && req.RequestURI == "" && req.URL.Opaque == "" && req.URL.RawPath == ""
+	if decoded {
+		// S3 rules decode the path anyway: start from the decoded path and
+		// skip escaping it only to decode it again.
+		path = req.URL.Path
+	} else {
+		path = wirePath(req)
+	}
 	cr := canonical.Request{
 		Method:            req.Method,
-		Path:              wirePath(req),
+		Path:              path,
+		PathDecoded:       decoded,
 		RawQuery:          rawQuery,
 		Headers:           st.headers,
 		PayloadHash:       payloadHash,
@@ -236,19 +261,23 @@ func (s *Signer) signature(st *state, req *http.Request, rawQuery string, amzDat
 	}
 	st.buf = cr.Append(st.buf[:0], &st.scratch)
 	creqHash := sha256.Sum256(st.buf)
-	creq := st.buf
-	if s.Debug != nil {
-		creq = slices.Clone(st.buf)
-	}
 
-	st.buf = append(st.buf[:0], make([]byte, sha256.BlockSize)...)
-	st.buf = canonical.AppendStringToSign(st.buf, canonical.AlgorithmHMAC, string(amzDate), string(amzDate[:8]), s.Region, s.Service, &creqHash)
+	st.out = append(st.out[:0], make([]byte, sha256.BlockSize)...)
+	st.out = canonical.AppendStringToSign(st.out, canonical.AlgorithmHMAC, string(amzDate), string(amzDate[:8]), s.Region, s.Service, &creqHash)
 	if s.Debug != nil {
-		s.Debug(string(creq), string(st.buf[sha256.BlockSize:]))
+		s.Debug(string(st.buf), string(st.out[sha256.BlockSize:]))
 	}
-	sum := s.macKey(amzDate[:8]).sum(st.buf)
+	sum := s.macKey(amzDate[:8]).sum(st.out)
 	hex.Encode(sig[:], sum[:])
 	return sig
+}
+
+// signedHeadersOf returns the signed headers line of a canonical request:
+// the line before the last.
+func signedHeadersOf(creq []byte) []byte {
+	end := bytes.LastIndexByte(creq, '\n')
+	start := bytes.LastIndexByte(creq[:end], '\n')
+	return creq[start+1 : end]
 }
 
 func (s *Signer) macKey(date []byte) *macKey {
@@ -268,8 +297,8 @@ func (s *Signer) macKey(date []byte) *macKey {
 // payloadHash returns the hash to sign for req. queryHash is an
 // X-Amz-Content-Sha256 query parameter of a presigned URL.
 func (s *Signer) payloadHash(req *http.Request, queryHash string) (string, error) {
-	if v := req.Header.Get(HeaderContentSHA256); v != "" {
-		return v, nil
+	if v := req.Header[HeaderContentSHA256]; len(v) > 0 && v[0] != "" {
+		return v[0], nil
 	}
 	if queryHash != "" {
 		return queryHash, nil

@@ -256,12 +256,12 @@ func ParseQuery(rawQuery string) (Auth, error) {
 }
 
 // AppendHeader appends an Authorization header value.
-func AppendHeader(b []byte, algorithm, accessKeyID string, scope, signedHeaders, signature []byte) []byte {
+func AppendHeader(b []byte, algorithm, accessKeyID, date, region, service string, signedHeaders, signature []byte) []byte {
 	b = append(b, algorithm...)
 	b = append(b, " Credential="...)
 	b = append(b, accessKeyID...)
 	b = append(b, '/')
-	b = append(b, scope...)
+	b = canonical.AppendScope(b, date, region, service)
 	b = append(b, ", SignedHeaders="...)
 	b = append(b, signedHeaders...)
 	b = append(b, ", Signature="...)

@@ -53,6 +53,9 @@ type Request struct {
 	PayloadHash string
 	// S3 selects Amazon S3's path rules: no normalization, encoded once.
 	S3 bool
+	// PathDecoded says Path is already decoded (S3 rules only): it is
+	// encoded without being decoded first.
+	PathDecoded bool
 	// OmitSecurityToken leaves X-Amz-Security-Token out of the canonical
 	// query, for services that add the token after signing.
 	OmitSecurityToken bool
@@ -72,7 +75,11 @@ type pair struct{ k0, k1, v1 int32 } // name is query[k0:k1], value query[k1:v1]
 func (r *Request) Append(b []byte, s *Scratch) []byte {
 	b = append(b, r.Method...)
 	b = append(b, '\n')
-	b = AppendURI(b, r.Path, r.S3)
+	if r.S3 && r.PathDecoded {
+		b = AppendDecodedURI(b, r.Path)
+	} else {
+		b = AppendURI(b, r.Path, r.S3)
+	}
 	b = append(b, '\n')
 	b = s.AppendQuery(b, r.RawQuery, r.OmitSecurityToken)
 	b = append(b, '\n')
@@ -109,7 +116,21 @@ func AppendStringToSign(b []byte, algorithm, amzDate, date, region, service stri
 	return hex.AppendEncode(b, creqHash[:])
 }
 
-// AppendTime appends t in the X-Amz-Date format.
+// AppendTime appends t in the X-Amz-Date format, 20060102T150405Z.
 func AppendTime(b []byte, t time.Time) []byte {
-	return t.UTC().AppendFormat(b, TimeFormat)
+	t = t.UTC()
+	year, month, day := t.Date()
+	hour, min, sec := t.Clock()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, TimeFormat)
+	}
+	b = append4(b, year)
+	b = append2(append2(b, int(month)), day)
+	b = append(b, 'T')
+	b = append2(append2(append2(b, hour), min), sec)
+	return append(b, 'Z')
 }
+
+func append2(b []byte, n int) []byte { return append(b, byte('0'+n/10), byte('0'+n%10)) }
+
+func append4(b []byte, n int) []byte { return append2(append2(b, n/100), n%100) }

@@ -83,6 +83,22 @@ func AppendURI(b []byte, path string, s3 bool) []byte {
 	return appendNormalizedPath(b, path)
 }
 
+// AppendDecodedURI appends the S3 canonical URI of a path that is already
+// decoded: every byte but '/' and the unreserved ones encoded once.
+func AppendDecodedURI(b []byte, path string) []byte {
+	if path == "" {
+		return append(b, '/')
+	}
+	for i := 0; i < len(path); i++ {
+		if path[i] == '/' {
+			b = append(b, '/')
+		} else {
+			b = appendEncoded(b, path[i])
+		}
+	}
+	return b
+}
+
 // appendNormalizedPath removes "." and ".." segments and collapses repeated
 // slashes (RFC 3986 section 5.2.4), keeping a trailing slash, and encodes
 // each remaining segment.
