@@ -114,20 +114,25 @@ func (a *Auth) validate(cred string) error {
 // SigV4a the region is left out.
 func ParseCredential(s, algorithm string) (Credential, error) {
 	var c Credential
-	want := 5
+	bad := func() error {
+		return errors.New("the credential " + quote(s) + " is not AccessKeyId/Date/Region/Service/aws4_request")
+	}
+	var ok bool
+	rest := s
+	fields := []*string{&c.AccessKeyID, &c.Date, &c.Region, &c.Service}
 	if algorithm == canonical.AlgorithmECDSA {
-		want = 4
+		fields = []*string{&c.AccessKeyID, &c.Date, &c.Service}
 	}
-	parts := strings.SplitN(s, "/", want+1)
-	if len(parts) != want {
-		return c, errors.New("the credential " + quote(s) + " is not AccessKeyId/Date/Region/Service/aws4_request")
+	for _, f := range fields {
+		if *f, rest, ok = strings.Cut(rest, "/"); !ok {
+			return c, bad()
+		}
 	}
-	c.AccessKeyID, c.Date = parts[0], parts[1]
-	if want == 5 {
-		c.Region, c.Service, c.Terminal = parts[2], parts[3], parts[4]
-	} else {
-		c.Service, c.Terminal = parts[2], parts[3]
+	c.Terminal = rest
+	if strings.Contains(rest, "/") {
+		return c, bad()
 	}
+	want := len(fields) + 1
 	if c.AccessKeyID == "" || len(c.AccessKeyID) > MaxAccessKeyLen || !printable(c.AccessKeyID) {
 		return c, errors.New("the access key ID in the credential is empty, too long or not printable")
 	}

@@ -1,0 +1,67 @@
+package interop
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestAWSCLI uploads and downloads an object with AWS CLI v1's s3api over
+// plain HTTP, where it signs a hex payload hash (as botocore does).
+func TestAWSCLI(t *testing.T) {
+	requireCommand(t, "aws", "apt-get install -y awscli (or python3 -m pip install awscli)")
+	data := testData()
+	file := writeData(t, data)
+	for _, v := range verdicts {
+		t.Run(v.name, func(t *testing.T) {
+			s := newS3Server(t)
+			if v.code != "OK" {
+				s.putObject(bucket, objectKey, data) // refused although it exists
+			}
+			env := clientEnv(t, v.secret)
+			aws := func(args ...string) error {
+				args = append(args, "--endpoint-url", s.URL, "--cli-connect-timeout", "10", "--cli-read-timeout", "10")
+				_, err := run(t, env, "aws", args...)
+				return err
+			}
+			download := filepath.Join(t.TempDir(), "download.bin")
+			errs := []error{
+				aws("s3api", "put-object", "--bucket", bucket, "--key", objectKey, "--body", file),
+				aws("s3api", "get-object", "--bucket", bucket, "--key", objectKey, download),
+			}
+			for i, err := range errs {
+				checkCLIError(t, v, i, err)
+			}
+			if v.code == "OK" {
+				got, err := os.ReadFile(download)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, data) {
+					t.Errorf("downloaded %d bytes (sha256 %s), want the %d uploaded (sha256 %s)",
+						len(got), sha256Hex(got), len(data), sha256Hex(data))
+				}
+			}
+			checkOutcomes(t, s, v,
+				want{method: "PUT", payload: sha256Hex(data), signs: "x-amz-checksum-crc32"},
+				want{method: "GET", payload: emptySHA256},
+			)
+		})
+	}
+}
+
+// checkCLIError checks that command i succeeded, or failed with the
+// verdict's error code, which the CLI prints as "An error occurred (Code)".
+func checkCLIError(t *testing.T, v verdict, i int, err error) {
+	t.Helper()
+	switch {
+	case v.code == "OK" && err != nil:
+		t.Errorf("command %d: %v", i, err)
+	case v.code != "OK" && err == nil:
+		t.Errorf("command %d succeeded, want %s", i, v.code)
+	case v.code != "OK" && !strings.Contains(err.Error(), "("+v.code+")"):
+		t.Errorf("command %d: %v, want error %s", i, err, v.code)
+	}
+}
