@@ -73,30 +73,25 @@ func (s *Signer) Presign(req *http.Request, expires time.Duration) error {
 	return nil
 }
 
+// presignPayloadHash returns the payload hash of a presigned URL: an
+// X-Amz-Content-Sha256 query parameter, else the header, else
+// UNSIGNED-PAYLOAD for Amazon S3; Verifier follows the same order.
 func (s *Signer) presignPayloadHash(req *http.Request, query string) (string, error) {
-	queryHash := ""
-	for rest := query; rest != ""; {
-		var field string
-		field, rest, _ = strings.Cut(rest, "&")
-		if v, ok := strings.CutPrefix(field, authz.ParamContentSHA256+"="); ok {
-			queryHash = v
-		}
+	if v := authz.QueryValue(query, authz.ParamContentSHA256); v != "" {
+		return v, nil
 	}
-	if queryHash == "" && req.Header.Get(HeaderContentSHA256) == "" && isS3(s.Service) {
+	if v := req.Header.Get(HeaderContentSHA256); v == "" && isS3(s.Service) {
 		return UnsignedPayload, nil
 	}
-	return s.payloadHash(req, queryHash)
+	return s.payloadHash(req, "")
 }
 
 // withoutAuthParams removes the parameters of an earlier presigning.
 func withoutAuthParams(rawQuery string) string {
-	if !strings.Contains(rawQuery, "X-Amz-") {
-		return rawQuery
-	}
 	var kept []string
 	for _, field := range strings.Split(rawQuery, "&") {
 		name, _, _ := strings.Cut(field, "=")
-		switch name {
+		switch authz.ParamName(name) {
 		case authz.ParamAlgorithm, authz.ParamCredential, authz.ParamDate, authz.ParamExpires,
 			authz.ParamSignedHeaders, authz.ParamSignature, authz.ParamSecurityToken:
 			continue

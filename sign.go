@@ -235,8 +235,10 @@ func mergeSameNames(h []canonical.Header) []canonical.Header {
 }
 
 // signature computes the hex signature of req, whose headers are in
-// st.headers. It leaves the canonical request in st.buf.
-func (s *Signer) signature(st *state, req *http.Request, rawQuery string, amzDate []byte, payloadHash string) (sig [2 * sha256.Size]byte) {
+// st.headers. presignedQuery is the query of a presigned URL, or "" to sign
+// req's query as it is. It leaves the canonical request in st.buf.
+func (s *Signer) signature(st *state, req *http.Request, presignedQuery string, amzDate []byte, payloadHash string) (sig [2 * sha256.Size]byte) {
+	rawQuery := presignedQuery
 	if rawQuery == "" {
 		rawQuery = req.URL.RawQuery
 	}
@@ -257,6 +259,7 @@ func (s *Signer) signature(st *state, req *http.Request, rawQuery string, amzDat
 		Headers:           st.headers,
 		PayloadHash:       payloadHash,
 		S3:                s.s3(),
+		Presigned:         presignedQuery != "",
 		OmitSecurityToken: s.OmitSessionToken,
 	}
 	st.buf = cr.Append(st.buf[:0], &st.scratch)

@@ -334,7 +334,11 @@ func (v *Verifier) payload(r *request) (string, io.ReadCloser, error) {
 	}
 	declared := r.req.Header.Get(HeaderContentSHA256)
 	if r.presigned {
-		declared = r.auth.ContentSHA256
+		// As Signer.Presign: the query parameter, else the header, else
+		// UNSIGNED-PAYLOAD for Amazon S3.
+		if r.auth.ContentSHA256 != "" {
+			declared = r.auth.ContentSHA256
+		}
 		if declared == "" && isS3(r.scope.Service) {
 			declared = UnsignedPayload
 		}
@@ -401,7 +405,7 @@ func (v *Verifier) checkSignature(st *state, r *request, payloadHash string) (Id
 	cr := canonical.Request{
 		Method: r.req.Method, Path: wirePath(r.req), RawQuery: r.req.URL.RawQuery,
 		Headers: st.headers, PayloadHash: payloadHash,
-		S3: v.s3(r), OmitSecurityToken: v.OmitSessionToken,
+		S3: v.s3(r), Presigned: r.presigned, OmitSecurityToken: v.OmitSessionToken,
 	}
 	st.buf = cr.Append(st.buf[:0], &st.scratch)
 	if len(st.buf) > MaxCanonicalRequest {

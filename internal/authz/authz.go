@@ -204,12 +204,41 @@ func IsPresigned(rawQuery string) bool {
 		var field string
 		field, rest, _ = strings.Cut(rest, "&")
 		name, _, _ := strings.Cut(field, "=")
-		switch name {
+		switch ParamName(name) {
 		case ParamAlgorithm, ParamCredential, ParamSignature:
 			return true
 		}
 	}
 	return false
+}
+
+// ParamName decodes a query parameter name as the canonical query does, so
+// that X-Amz-%53ignature is recognised as X-Amz-Signature everywhere.
+func ParamName(raw string) string {
+	if !strings.ContainsAny(raw, "%+") {
+		return raw
+	}
+	if name, err := url.QueryUnescape(raw); err == nil {
+		return name
+	}
+	return raw
+}
+
+// QueryValue returns the decoded value of the last parameter called name
+// (compared decoded) in a raw query.
+func QueryValue(rawQuery, name string) string {
+	value := ""
+	for rest := rawQuery; rest != ""; {
+		var field string
+		field, rest, _ = strings.Cut(rest, "&")
+		n, v, _ := strings.Cut(field, "=")
+		if ParamName(n) == name {
+			if d, err := url.QueryUnescape(v); err == nil {
+				value = d
+			}
+		}
+	}
+	return value
 }
 
 // ParseQuery reads the authentication parameters of a presigned URL.
@@ -233,6 +262,7 @@ func ParseQuery(rawQuery string) (Auth, error) {
 			return a, errors.New("the query string has too many parameters")
 		}
 		rawName, rawValue, _ := strings.Cut(field, "=")
+		rawName = ParamName(rawName)
 		if !strings.HasPrefix(rawName, "X-Amz-") {
 			continue
 		}

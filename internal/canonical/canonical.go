@@ -56,8 +56,11 @@ type Request struct {
 	// PathDecoded says Path is already decoded (S3 rules only): it is
 	// encoded without being decoded first.
 	PathDecoded bool
-	// OmitSecurityToken leaves X-Amz-Security-Token out of the canonical
-	// query, for services that add the token after signing.
+	// Presigned leaves X-Amz-Signature out of the canonical query; with
+	// OmitSecurityToken, X-Amz-Security-Token too, for services that add
+	// the token after signing. A request signed in its Authorization header
+	// signs every query parameter, whatever its name.
+	Presigned         bool
 	OmitSecurityToken bool
 }
 
@@ -81,7 +84,14 @@ func (r *Request) Append(b []byte, s *Scratch) []byte {
 		b = AppendURI(b, r.Path, r.S3)
 	}
 	b = append(b, '\n')
-	b = s.AppendQuery(b, r.RawQuery, r.OmitSecurityToken)
+	omit := OmitNone
+	if r.Presigned {
+		omit = OmitSignature
+		if r.OmitSecurityToken {
+			omit |= OmitSecurityToken
+		}
+	}
+	b = s.AppendQuery(b, r.RawQuery, omit)
 	b = append(b, '\n')
 	b = AppendHeaders(b, r.Headers)
 	b = append(b, '\n')

@@ -42,10 +42,18 @@ func CompareFold(a, b string) int {
 }
 
 // SortHeaders sorts headers by lower-case name, in place and without
-// allocating. Names must already be unique without regard to case.
+// allocating. Names that differ only in case are ordered by their bytes,
+// as net/http writes them on the wire, so that merging them (see
+// AppendHeaders) gives the values in the order a server receives them.
 func SortHeaders(h []Header) {
+	less := func(a, b string) bool {
+		if c := CompareFold(a, b); c != 0 {
+			return c < 0
+		}
+		return a < b
+	}
 	for i := 1; i < len(h); i++ {
-		for j := i; j > 0 && CompareFold(h[j].Name, h[j-1].Name) < 0; j-- {
+		for j := i; j > 0 && less(h[j].Name, h[j-1].Name); j-- {
 			h[j], h[j-1] = h[j-1], h[j]
 		}
 	}

@@ -8,12 +8,22 @@ const (
 	ParamSecurityToken = "X-Amz-Security-Token"
 )
 
+// Omit says which authentication parameters a canonical query leaves out.
+type Omit uint8
+
+const (
+	OmitNone          Omit = 0
+	OmitSignature     Omit = 1 << iota // X-Amz-Signature, of a presigned URL
+	OmitSecurityToken                  // X-Amz-Security-Token, added after signing
+)
+
 // AppendQuery appends the canonical query string of a raw query as sent on
 // the wire: each name and value is decoded ('+' is a space) and encoded
 // again, pairs are sorted by encoded name and then by encoded value, a
-// missing value is written as "k=", repeated names are all kept and
-// X-Amz-Signature is left out (X-Amz-Security-Token too, with omitToken).
-func (s *Scratch) AppendQuery(b []byte, rawQuery string, omitToken bool) []byte {
+// missing value is written as "k=", repeated names are all kept, and the
+// parameters named by omit are left out. Names are compared decoded, so
+// X-Amz-%53ignature is X-Amz-Signature.
+func (s *Scratch) AppendQuery(b []byte, rawQuery string, omit Omit) []byte {
 	s.query = s.query[:0]
 	s.pairs = s.pairs[:0]
 	for i := 0; i < len(rawQuery); {
@@ -21,7 +31,7 @@ func (s *Scratch) AppendQuery(b []byte, rawQuery string, omitToken bool) []byte 
 		for j < len(rawQuery) && rawQuery[j] != '&' {
 			j++
 		}
-		s.addPair(rawQuery[i:j], omitToken)
+		s.addPair(rawQuery[i:j], omit)
 		i = j + 1
 	}
 	s.sortPairs()
@@ -36,7 +46,7 @@ func (s *Scratch) AppendQuery(b []byte, rawQuery string, omitToken bool) []byte 
 	return b
 }
 
-func (s *Scratch) addPair(field string, omitToken bool) {
+func (s *Scratch) addPair(field string, omit Omit) {
 	if field == "" {
 		return
 	}
@@ -51,7 +61,8 @@ func (s *Scratch) addPair(field string, omitToken bool) {
 	s.query = appendReencoded(s.query, name)
 	k1 := len(s.query)
 	key := s.query[k0:k1]
-	if string(key) == ParamSignature || omitToken && string(key) == ParamSecurityToken {
+	if omit&OmitSignature != 0 && string(key) == ParamSignature ||
+		omit&OmitSecurityToken != 0 && string(key) == ParamSecurityToken {
 		s.query = s.query[:k0]
 		return
 	}
