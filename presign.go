@@ -43,34 +43,50 @@ func (s *Signer) Presign(req *http.Request, expires time.Duration) error {
 	var amzDate [len(canonical.TimeFormat)]byte
 	canonical.AppendTime(amzDate[:0], s.now())
 	s.collectHeaders(st, req)
+	if err := checkHeaders(st.headers); err != nil {
+		return err
+	}
 
-	q := []byte(query)
+	token := s.Credentials.SessionToken
+	signToken := token != "" && !s.OmitSessionToken
+	q := s.appendAuthParams(st, append(st.q[:0], query...), string(amzDate[:]), expires, signToken)
+	st.q = q
+	unsigned := string(q)
+	sig := s.signature(st, req, unsigned, amzDate[:], hash)
+	tail := append(st.out[:0], "&X-Amz-Signature="...)
+	tail = append(tail, sig[:]...)
+	if token != "" && !signToken {
+		tail = appendParam(append(tail, '&'), authz.ParamSecurityToken, token)
+	}
+	if len(st.buf) > MaxCanonicalRequest || len(unsigned)+len(tail) > authz.MaxQueryLen {
+		return errTooLarge
+	}
+	req.URL.RawQuery = unsigned + string(tail)
+	return nil
+}
+
+// appendAuthParams appends the X-Amz-* parameters of a presigned URL but
+// the signature, escaped as the canonical query escapes them.
+func (s *Signer) appendAuthParams(st *state, q []byte, amzDate string, expires time.Duration, token bool) []byte {
 	if len(q) > 0 {
 		q = append(q, '&')
 	}
 	q = appendParam(q, authz.ParamAlgorithm, canonical.AlgorithmHMAC)
-	q = append(q, '&')
-	q = appendParam(q, authz.ParamCredential, s.Credentials.AccessKeyID+"/"+Scope{string(amzDate[:8]), s.Region, s.Service}.String())
-	q = append(q, '&')
-	q = appendParam(q, authz.ParamDate, string(amzDate[:]))
-	q = append(q, '&')
-	q = appendParam(q, authz.ParamExpires, strconv.Itoa(int(expires/time.Second)))
-	q = append(q, '&')
-	q = appendParam(q, authz.ParamSignedHeaders, string(canonical.AppendSignedHeaders(nil, st.headers)))
-	token := s.Credentials.SessionToken
-	if token != "" && !s.OmitSessionToken {
-		q = append(q, '&')
-		q = appendParam(q, authz.ParamSecurityToken, token)
+	q = append(q, "&X-Amz-Credential="...)
+	q = canonical.AppendEscaped(q, s.Credentials.AccessKeyID)
+	for _, part := range [...]string{amzDate[:8], s.Region, s.Service, canonical.Terminal} {
+		q = canonical.AppendEscaped(append(q, "%2F"...), part)
 	}
-	sig := s.signature(st, req, string(q), amzDate[:], hash)
-	q = append(q, '&')
-	q = appendParam(q, authz.ParamSignature, string(sig[:]))
-	if token != "" && s.OmitSessionToken {
-		q = append(q, '&')
-		q = appendParam(q, authz.ParamSecurityToken, token)
+	q = appendParam(append(q, '&'), authz.ParamDate, amzDate)
+	q = append(q, "&X-Amz-Expires="...)
+	q = strconv.AppendInt(q, int64(expires/time.Second), 10)
+	q = append(q, "&X-Amz-SignedHeaders="...)
+	st.buf = canonical.AppendSignedHeaders(st.buf[:0], st.headers)
+	q = canonical.AppendEscaped(q, st.buf)
+	if token {
+		q = appendParam(append(q, '&'), authz.ParamSecurityToken, s.Credentials.SessionToken)
 	}
-	req.URL.RawQuery = string(q)
-	return nil
+	return q
 }
 
 // presignPayloadHash returns the payload hash of a presigned URL: an
@@ -88,6 +104,9 @@ func (s *Signer) presignPayloadHash(req *http.Request, query string) (string, er
 
 // withoutAuthParams removes the parameters of an earlier presigning.
 func withoutAuthParams(rawQuery string) string {
+	if !strings.Contains(rawQuery, "X-Amz-") && !strings.ContainsAny(rawQuery, "%+") {
+		return rawQuery // no parameter name can decode to an X-Amz-* one
+	}
 	var kept []string
 	for _, field := range strings.Split(rawQuery, "&") {
 		name, _, _ := strings.Cut(field, "=")

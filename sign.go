@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -97,6 +98,7 @@ func signable(name string) bool {
 type state struct {
 	buf     []byte
 	out     []byte
+	q       []byte
 	scratch canonical.Scratch
 	headers []canonical.Header
 	host    [1]string
@@ -183,10 +185,16 @@ func (s *Signer) SignPayload(req *http.Request, payloadHash string) error {
 		h[HeaderSecurityToken] = []string{token}
 	}
 	s.collectHeaders(st, req)
+	if err := checkHeaders(st.headers); err != nil {
+		return err
+	}
 
 	sig := s.signature(st, req, "", amzDate[:], payloadHash)
 	st.out = authz.AppendHeader(st.out[:0], canonical.AlgorithmHMAC, s.Credentials.AccessKeyID,
 		string(amzDate[:8]), s.Region, s.Service, signedHeadersOf(st.buf), sig[:])
+	if len(st.buf) > MaxCanonicalRequest || len(st.out) > authz.MaxHeaderLen {
+		return errTooLarge
+	}
 	vals[2] = string(st.out)
 	h[HeaderAuthorization] = vals[2:3:3]
 	if token != "" && s.OmitSessionToken {
@@ -216,6 +224,22 @@ func (s *Signer) collectHeaders(st *state, req *http.Request) {
 	}
 	canonical.SortHeaders(st.headers)
 	st.headers = mergeSameNames(st.headers)
+}
+
+// errTooLarge refuses to sign what no Verifier would accept.
+var errTooLarge = errors.New("sigv4: the request's signed headers and query are larger than a verifier accepts")
+
+// checkHeaders refuses header sets that a Verifier's bounds reject.
+func checkHeaders(h []canonical.Header) error {
+	if len(h) > authz.MaxSignedHeaders {
+		return fmt.Errorf("sigv4: %d headers to sign; at most %d are accepted", len(h), authz.MaxSignedHeaders)
+	}
+	for _, e := range h {
+		if len(e.Name) > authz.MaxNameLen {
+			return fmt.Errorf("sigv4: header name of %d bytes; at most %d are accepted", len(e.Name), authz.MaxNameLen)
+		}
+	}
+	return nil
 }
 
 // mergeSameNames joins headers whose names differ only in case (possible

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sigv4/sigv4"
+	"github.com/sigv4/sigv4/internal/authz"
 )
 
 var (
@@ -179,7 +180,7 @@ func TestMalformedAuthorization(t *testing.T) {
 		"empty access key":    strings.Replace(good, "Credential=AKIDTEST/", "Credential=/", 1),
 		"upper-case hex":      strings.Replace(good, sig, strings.ToUpper(sig), 1),
 		"short signature":     strings.Replace(good, sig, sig[:10], 1),
-		"too long":            good + strings.Repeat(" ", 5000),
+		"too long":            good + strings.Repeat(" ", authz.MaxHeaderLen),
 		"no credential":       "AWS4-HMAC-SHA256",
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -220,7 +221,7 @@ func TestPresignedQueryMalformed(t *testing.T) {
 		"bad escape": func(q string) string {
 			return strings.Replace(q, "X-Amz-Credential=AKIDTEST", "X-Amz-Credential=%zzAKIDTEST", 1)
 		},
-		"too long": func(q string) string { return q + "&pad=" + strings.Repeat("a", 17<<10) },
+		"too long": func(q string) string { return q + "&pad=" + strings.Repeat("a", authz.MaxQueryLen) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			req := presigned(t, time.Hour)
@@ -427,12 +428,21 @@ func TestVerifyDoesNotModifyRequest(t *testing.T) {
 }
 
 func TestCanonicalRequestBound(t *testing.T) {
-	req := signed(t, func(r *http.Request) {
+	big := func(r *http.Request, size int) {
 		for i := range 8 {
-			r.Header.Set("X-Amz-Meta-Big"+itoa(i), strings.Repeat("v", 9000))
+			r.Header.Set("X-Amz-Meta-Big"+itoa(i), strings.Repeat("v", size))
 		}
-	})
-	expectOutcome(t, testVerifier(testTime), req, "RequestHeaderSectionTooLarge")
+	}
+	// The signer refuses what no verifier would accept...
+	req := newRequest(t, "GET", "https://bucket.s3.amazonaws.com/key", "")
+	big(req, sigv4.MaxCanonicalRequest/8)
+	if err := testSigner("s3").Sign(req); err == nil {
+		t.Error("Sign accepted a canonical request over MaxCanonicalRequest")
+	}
+	// ...and the verifier rejects a request grown on the way.
+	grown := signed(t, func(r *http.Request) { big(r, 100) })
+	big(grown, sigv4.MaxCanonicalRequest/8)
+	expectOutcome(t, testVerifier(testTime), grown, "RequestHeaderSectionTooLarge")
 }
 
 type errReader struct{ err error }

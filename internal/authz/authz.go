@@ -14,10 +14,11 @@ import (
 
 // Bounds on what a client may send.
 const (
-	MaxHeaderLen     = 4096 // Authorization header
-	MaxQueryLen      = 16 << 10
-	MaxQueryParams   = 512
-	MaxSignedHeaders = 64
+	MaxHeaderLen     = 16 << 10 // Authorization header
+	MaxQueryLen      = 64 << 10
+	MaxQueryParams   = 1024
+	MaxSignedHeaders = 256
+	MaxNameLen       = 256 // a header name, region or service
 	MaxAccessKeyLen  = 128
 	MaxSignatureLen  = 160 // hex: 64 for HMAC, at most 144 for a DER ECDSA signature
 )
@@ -330,7 +331,7 @@ func digits(s string) bool {
 
 // token reports whether s is a non-empty RFC 9110 token.
 func token(s string) bool {
-	if s == "" || len(s) > 128 {
+	if s == "" || len(s) > MaxNameLen {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -20,7 +20,7 @@ func appendEncoded(b []byte, c byte) []byte {
 
 // AppendEscaped appends s URI-encoded: every byte but the unreserved ones
 // as %XX. It is how the canonical query writes names and values.
-func AppendEscaped(b []byte, s string) []byte {
+func AppendEscaped[T string | []byte](b []byte, s T) []byte {
 	for i := 0; i < len(s); i++ {
 		b = appendEncoded(b, s[i])
 	}
