@@ -26,7 +26,7 @@ const (
 // already on req, or UNSIGNED-PAYLOAD for Amazon S3 or with UnsignedPayload,
 // or the SHA-256 of the body.
 func (s *Signer) Presign(req *http.Request, expires time.Duration) error {
-	if err := s.check(); err != nil {
+	if err := s.check(req); err != nil {
 		return err
 	}
 	if expires < MinExpires || expires > MaxExpires || expires%time.Second != 0 {
@@ -36,6 +36,14 @@ func (s *Signer) Presign(req *http.Request, expires time.Duration) error {
 	hash, err := s.presignPayloadHash(req, query)
 	if err != nil {
 		return err
+	}
+	if hash == UnsignedPayload && !isS3(s.Service) && authz.QueryValue(query, authz.ParamContentSHA256) == "" &&
+		req.Header.Get(HeaderContentSHA256) == "" {
+		// Outside S3 a verifier hashes the body unless told otherwise.
+		if query != "" {
+			query += "&"
+		}
+		query += authz.ParamContentSHA256 + "=" + UnsignedPayload
 	}
 	st := getState()
 	defer putState(st)

@@ -127,7 +127,10 @@ func (s *Signer) now() time.Time {
 
 func (s *Signer) s3() bool { return s.S3 || isS3(s.Service) }
 
-func (s *Signer) check() error {
+func (s *Signer) check(req *http.Request) error {
+	if host := requestHost(req); !ascii(host) {
+		return fmt.Errorf("sigv4: host %q is not ASCII: net/http sends it in punycode, so convert it (golang.org/x/net/idna) before signing", host)
+	}
 	if s.Credentials.AccessKeyID == "" || s.Credentials.SecretAccessKey == "" {
 		return errors.New("sigv4: Signer has no credentials")
 	}
@@ -156,7 +159,7 @@ func (s *Signer) Sign(req *http.Request) error {
 // SignPayload is Sign with the payload hash given: a hex SHA-256,
 // UNSIGNED-PAYLOAD or a STREAMING-* value.
 func (s *Signer) SignPayload(req *http.Request, payloadHash string) error {
-	if err := s.check(); err != nil {
+	if err := s.check(req); err != nil {
 		return err
 	}
 	st := getState()
@@ -176,7 +179,9 @@ func (s *Signer) SignPayload(req *http.Request, payloadHash string) error {
 	delete(h, HeaderAuthorization)
 	vals[0] = string(amzDate[:])
 	h[HeaderDate] = vals[0:1:1]
-	if s.ContentSHA256 || isS3(s.Service) {
+	// A payload hash that is not the body's own SHA-256 must be declared, or
+	// no verifier could know it.
+	if s.ContentSHA256 || isS3(s.Service) || !isHexSHA256(payloadHash) {
 		vals[1] = payloadHash
 		h[HeaderContentSHA256] = vals[1:2:2]
 	}
@@ -207,10 +212,7 @@ func (s *Signer) SignPayload(req *http.Request, payloadHash string) error {
 // st.headers, sorted. It sets req.Host when the default port is stripped,
 // so that the Host sent is the host signed.
 func (s *Signer) collectHeaders(st *state, req *http.Request) {
-	host := req.Host
-	if host == "" && req.URL != nil {
-		host = req.URL.Host
-	}
+	host := requestHost(req)
 	if stripped := stripDefaultPort(host, req.URL.Scheme); stripped != host {
 		host = stripped
 		req.Host = host
@@ -240,6 +242,23 @@ func checkHeaders(h []canonical.Header) error {
 		}
 	}
 	return nil
+}
+
+// requestHost is the host net/http sends for req.
+func requestHost(req *http.Request) string {
+	if req.Host != "" {
+		return req.Host
+	}
+	return req.URL.Host
+}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // mergeSameNames joins headers whose names differ only in case (possible
