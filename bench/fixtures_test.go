@@ -191,7 +191,6 @@ func serverRequest(tb testing.TB, req *http.Request, body []byte) *http.Request 
 	tb.Helper()
 	out := req.Clone(context.Background())
 	if body != nil {
-		out.Body = http.NoBody
 		out.Body = readCloser(bytes.NewReader(body))
 		out.ContentLength = int64(len(body))
 	}
@@ -246,9 +245,10 @@ func newVerifier(now func() time.Time) *sigv4.Verifier {
 type captured struct {
 	canonicalRequest, stringToSign string
 	signingKey                     sigv4.SigningKey
+	authorization                  string // the header Sign added, if any
 }
 
-func capture(tb testing.TB, s *sigv4.Signer, sign func(*sigv4.Signer) error) captured {
+func capture(tb testing.TB, s *sigv4.Signer, req *http.Request, sign func(*sigv4.Signer) error) captured {
 	tb.Helper()
 	var c captured
 	s.Now = func() time.Time { return fixedTime }
@@ -259,5 +259,6 @@ func capture(tb testing.TB, s *sigv4.Signer, sign func(*sigv4.Signer) error) cap
 	lines := strings.Split(c.stringToSign, "\n")
 	scope := strings.Split(lines[2], "/")
 	c.signingKey = sigv4.DeriveSigningKey(secretAccessKey, sigv4.Scope{Date: scope[0], Region: scope[1], Service: scope[2]})
+	c.authorization = req.Header.Get("Authorization")
 	return c
 }
