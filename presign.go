@@ -51,7 +51,7 @@ func (s *Signer) Presign(req *http.Request, expires time.Duration) error {
 	var amzDate [len(canonical.TimeFormat)]byte
 	canonical.AppendTime(amzDate[:0], s.now())
 	s.collectHeaders(st, req)
-	if err := checkHeaders(st.headers); err != nil {
+	if err := checkHeaders(&st.headers); err != nil {
 		return err
 	}
 
@@ -89,7 +89,7 @@ func (s *Signer) appendAuthParams(st *state, q []byte, amzDate string, expires t
 	q = append(q, "&X-Amz-Expires="...)
 	q = strconv.AppendInt(q, int64(expires/time.Second), 10)
 	q = append(q, "&X-Amz-SignedHeaders="...)
-	st.buf = canonical.AppendSignedHeaders(st.buf[:0], st.headers)
+	st.buf = st.headers.AppendSigned(st.buf[:0])
 	q = canonical.AppendEscaped(q, st.buf)
 	if token {
 		q = appendParam(append(q, '&'), authz.ParamSecurityToken, s.Credentials.SessionToken)

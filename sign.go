@@ -100,7 +100,8 @@ type state struct {
 	out     []byte
 	q       []byte
 	scratch canonical.Scratch
-	headers []canonical.Header
+	headers canonical.HeaderSet
+	req     request // the verifier's view of the request
 	host    [1]string
 }
 
@@ -112,9 +113,9 @@ func putState(st *state) {
 	if cap(st.buf) > 64<<10 {
 		return
 	}
-	clear(st.headers)
-	st.headers = st.headers[:0]
+	st.headers.Reset()
 	st.host[0] = ""
+	st.req = request{}
 	statePool.Put(st)
 }
 
@@ -190,14 +191,18 @@ func (s *Signer) SignPayload(req *http.Request, payloadHash string) error {
 		h[HeaderSecurityToken] = []string{token}
 	}
 	s.collectHeaders(st, req)
-	if err := checkHeaders(st.headers); err != nil {
+	if err := checkHeaders(&st.headers); err != nil {
 		return err
 	}
 
 	sig := s.signature(st, req, "", amzDate[:], payloadHash)
+	if len(st.buf) > MaxCanonicalRequest {
+		return errTooLarge
+	}
+	st.buf = st.headers.AppendSigned(st.buf[:0])
 	st.out = authz.AppendHeader(st.out[:0], canonical.AlgorithmHMAC, s.Credentials.AccessKeyID,
-		string(amzDate[:8]), s.Region, s.Service, signedHeadersOf(st.buf), sig[:])
-	if len(st.buf) > MaxCanonicalRequest || len(st.out) > authz.MaxHeaderLen {
+		string(amzDate[:8]), s.Region, s.Service, st.buf, sig[:])
+	if len(st.out) > authz.MaxHeaderLen {
 		return errTooLarge
 	}
 	vals[2] = string(st.out)
@@ -218,27 +223,27 @@ func (s *Signer) collectHeaders(st *state, req *http.Request) {
 		req.Host = host
 	}
 	st.host[0] = host
-	st.headers = append(st.headers[:0], canonical.Header{Name: "host", Values: st.host[:]})
+	st.headers.Reset()
+	st.headers.Add("host", st.host[:])
 	for name, values := range req.Header {
 		if signable(name) {
-			st.headers = append(st.headers, canonical.Header{Name: name, Values: values})
+			st.headers.Add(name, values)
 		}
 	}
-	canonical.SortHeaders(st.headers)
-	st.headers = mergeSameNames(st.headers)
+	st.headers.Sort()
 }
 
 // errTooLarge refuses to sign what no Verifier would accept.
 var errTooLarge = errors.New("sigv4: the request's signed headers and query are larger than a verifier accepts")
 
 // checkHeaders refuses header sets that a Verifier's bounds reject.
-func checkHeaders(h []canonical.Header) error {
-	if len(h) > authz.MaxSignedHeaders {
-		return fmt.Errorf("sigv4: %d headers to sign; at most %d are accepted", len(h), authz.MaxSignedHeaders)
+func checkHeaders(h *canonical.HeaderSet) error {
+	if n := h.Unique(); n > authz.MaxSignedHeaders {
+		return fmt.Errorf("sigv4: %d headers to sign; at most %d are accepted", n, authz.MaxSignedHeaders)
 	}
-	for _, e := range h {
-		if len(e.Name) > authz.MaxNameLen {
-			return fmt.Errorf("sigv4: header name of %d bytes; at most %d are accepted", len(e.Name), authz.MaxNameLen)
+	for i := range h.Len() {
+		if n := len(h.Name(i)); n > authz.MaxNameLen {
+			return fmt.Errorf("sigv4: header name of %d bytes; at most %d are accepted", n, authz.MaxNameLen)
 		}
 	}
 	return nil
@@ -259,22 +264,6 @@ func ascii(s string) bool {
 		}
 	}
 	return true
-}
-
-// mergeSameNames joins headers whose names differ only in case (possible
-// when a caller writes to the header map directly). They are adjacent after
-// sorting. Only this rare case allocates.
-func mergeSameNames(h []canonical.Header) []canonical.Header {
-	out := h[:0]
-	for i, e := range h {
-		if i > 0 && canonical.CompareFold(out[len(out)-1].Name, e.Name) == 0 {
-			last := &out[len(out)-1]
-			last.Values = append(append([]string(nil), last.Values...), e.Values...)
-			continue
-		}
-		out = append(out, e)
-	}
-	return out
 }
 
 // signature computes the hex signature of req, whose headers are in
@@ -299,7 +288,7 @@ func (s *Signer) signature(st *state, req *http.Request, presignedQuery string, 
 		Path:              path,
 		PathDecoded:       decoded,
 		RawQuery:          rawQuery,
-		Headers:           st.headers,
+		Headers:           &st.headers,
 		PayloadHash:       payloadHash,
 		S3:                s.s3(),
 		Presigned:         presignedQuery != "",
@@ -316,14 +305,6 @@ func (s *Signer) signature(st *state, req *http.Request, presignedQuery string, 
 	sum := s.macKey(amzDate[:8]).sum(st.out)
 	hex.Encode(sig[:], sum[:])
 	return sig
-}
-
-// signedHeadersOf returns the signed headers line of a canonical request:
-// the line before the last.
-func signedHeadersOf(creq []byte) []byte {
-	end := bytes.LastIndexByte(creq, '\n')
-	start := bytes.LastIndexByte(creq[:end], '\n')
-	return creq[start+1 : end]
 }
 
 func (s *Signer) macKey(date []byte) *macKey {

@@ -89,8 +89,11 @@ type request struct {
 // presigned URL, and returns who signed it. It does not modify req. Every
 // failure is an *Error.
 func (v *Verifier) Verify(req *http.Request) (*Result, error) {
-	r, err := v.parse(req)
-	if err != nil {
+	st := getState()
+	defer putState(st)
+	r := &st.req
+	*r = request{req: req}
+	if err := v.parse(r); err != nil {
 		return nil, err
 	}
 	if err := v.checkScope(r); err != nil {
@@ -99,8 +102,6 @@ func (v *Verifier) Verify(req *http.Request) (*Result, error) {
 	if err := v.checkTime(r); err != nil {
 		return nil, err
 	}
-	st := getState()
-	defer putState(st)
 	if err := v.collectSignedHeaders(st, r); err != nil {
 		return nil, err
 	}
@@ -121,22 +122,22 @@ func (v *Verifier) Verify(req *http.Request) (*Result, error) {
 	}, nil
 }
 
-// parse finds the signature of req and parses it.
-func (v *Verifier) parse(req *http.Request) (*request, error) {
-	r := &request{req: req}
+// parse finds the signature of the request and parses it.
+func (v *Verifier) parse(r *request) error {
+	req := r.req
 	authHeaders := req.Header.Values(HeaderAuthorization)
 	r.presigned = authz.IsPresigned(req.URL.RawQuery)
 	switch {
 	case len(authHeaders) > 0 && r.presigned:
-		return nil, newError(ErrInvalidArgument, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified")
+		return newError(ErrInvalidArgument, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified")
 	case len(authHeaders) > 1:
-		return nil, newError(ErrAuthorizationHeaderMalformed, "The authorization header is malformed; it is sent more than once.")
+		return newError(ErrAuthorizationHeaderMalformed, "The authorization header is malformed; it is sent more than once.")
 	case r.presigned:
-		return r, v.parseQuery(r)
+		return v.parseQuery(r)
 	case len(authHeaders) == 1:
-		return r, v.parseHeader(r, authHeaders[0])
+		return v.parseHeader(r, authHeaders[0])
 	}
-	return nil, newError(ErrAccessDenied, "Request is not signed: it has neither an Authorization header nor X-Amz-Signature.")
+	return newError(ErrAccessDenied, "Request is not signed: it has neither an Authorization header nor X-Amz-Signature.")
 }
 
 func (v *Verifier) parseHeader(r *request, value string) error {
@@ -177,8 +178,8 @@ func (r *request) finishParse(badDate *Error, badDateMsg string) error {
 	if r.auth.Algorithm != canonical.AlgorithmHMAC {
 		return newError(ErrNotImplemented, r.auth.Algorithm+" is not supported yet.")
 	}
-	t, err := time.Parse(canonical.TimeFormat, r.amzDate)
-	if err != nil || len(r.amzDate) != len(canonical.TimeFormat) {
+	t, ok := canonical.ParseTime(r.amzDate)
+	if !ok {
 		return newError(badDate, badDateMsg)
 	}
 	c := r.auth.Credential
@@ -279,28 +280,29 @@ func (v *Verifier) collectSignedHeaders(st *state, r *request) error {
 	if !signed(names, "host") {
 		return newError(ErrAccessDenied, "The host header must be signed.")
 	}
+	h := &st.headers
+	h.Reset()
 	for rest := names; rest != ""; {
 		var n string
 		n, rest, _ = strings.Cut(rest, ";")
-		st.headers = append(st.headers, canonical.Header{Name: n})
+		h.Add(n, nil) // validated: lower case, sorted, unique
 	}
+	n := h.Len()
 	for name, values := range r.req.Header {
-		i, found := slices.BinarySearchFunc(st.headers, name, func(h canonical.Header, n string) int {
-			return canonical.CompareFold(h.Name, n)
-		})
-		if !found {
+		i := h.Find(name, n)
+		switch {
+		case i < 0:
 			if len(name) >= 6 && strings.EqualFold(name[:6], "x-amz-") && !v.unsignedAllowed(name) {
 				return newError(ErrAccessDenied, "There were headers present in the request which were not signed: "+strings.ToLower(name))
 			}
-			continue
+		case h.Values(i) != nil: // a second spelling of the same name
+			h.Add(name, values)
+		default:
+			h.SetValues(i, values)
 		}
-		h := &st.headers[i]
-		if h.Values != nil { // a second spelling of the same name
-			values = append(slices.Clip(h.Values), values...)
-		}
-		h.Values = values
 	}
-	fillImplicitHeaders(st, r.req)
+	fillImplicitHeaders(st, r.req, n)
+	h.Sort()
 	return nil
 }
 
@@ -312,16 +314,14 @@ func (v *Verifier) unsignedAllowed(name string) bool {
 // fillImplicitHeaders supplies the signed headers that Go's server keeps
 // outside the header map: Host and Transfer-Encoding. Nothing else is
 // inferred: a signed header that was not received is signed as empty.
-func fillImplicitHeaders(st *state, req *http.Request) {
-	for i := range st.headers {
-		h := &st.headers[i]
-		switch {
-		case h.Name == "host":
-			st.host[0] = req.Host
-			h.Values = st.host[:]
-		case h.Name == "transfer-encoding" && h.Values == nil && len(req.TransferEncoding) > 0:
-			h.Values = []string{strings.Join(req.TransferEncoding, ",")}
-		}
+func fillImplicitHeaders(st *state, req *http.Request, n int) {
+	h := &st.headers
+	if i := h.Find("host", n); i >= 0 {
+		st.host[0] = req.Host
+		h.SetValues(i, st.host[:])
+	}
+	if i := h.Find("transfer-encoding", n); i >= 0 && h.Values(i) == nil && len(req.TransferEncoding) > 0 {
+		h.SetValues(i, []string{strings.Join(req.TransferEncoding, ",")})
 	}
 }
 
@@ -346,6 +346,8 @@ func (v *Verifier) payload(r *request) (string, io.ReadCloser, error) {
 	switch {
 	case declared == "":
 		return v.bufferBody(body)
+	case declared == EmptySHA256 && body == http.NoBody:
+		return declared, body, nil
 	case declared == UnsignedPayload:
 		return declared, body, nil
 	case isHexSHA256(declared):
@@ -404,7 +406,7 @@ func (v *Verifier) checkSignature(st *state, r *request, payloadHash string) (Id
 	}
 	cr := canonical.Request{
 		Method: r.req.Method, Path: wirePath(r.req), RawQuery: r.req.URL.RawQuery,
-		Headers: st.headers, PayloadHash: payloadHash,
+		Headers: &st.headers, PayloadHash: payloadHash,
 		S3: v.s3(r), Presigned: r.presigned, OmitSecurityToken: v.OmitSessionToken,
 	}
 	st.buf = cr.Append(st.buf[:0], &st.scratch)

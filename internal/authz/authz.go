@@ -7,6 +7,7 @@ package authz
 import (
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/sigv4/sigv4/internal/canonical"
@@ -249,12 +250,7 @@ func ParseQuery(rawQuery string) (Auth, error) {
 		return a, errors.New("the query string is too long")
 	}
 	var cred string
-	fields := map[string]*string{
-		ParamAlgorithm: &a.Algorithm, ParamCredential: &cred, ParamDate: &a.Date,
-		ParamExpires: &a.Expires, ParamSignedHeaders: &a.SignedHeaders, ParamSignature: &a.Signature,
-		ParamSecurityToken: &a.SecurityToken, ParamContentSHA256: &a.ContentSHA256,
-	}
-	seen := make(map[string]bool, len(fields))
+	var seen uint16 // bit i: queryParams[i] was seen
 	n := 0
 	for rest := rawQuery; rest != ""; {
 		var field string
@@ -263,25 +259,23 @@ func ParseQuery(rawQuery string) (Auth, error) {
 			return a, errors.New("the query string has too many parameters")
 		}
 		rawName, rawValue, _ := strings.Cut(field, "=")
-		rawName = ParamName(rawName)
-		if !strings.HasPrefix(rawName, "X-Amz-") {
-			continue
+		name := ParamName(rawName)
+		i := slices.Index(queryParams[:], name)
+		if i < 0 {
+			continue // any other parameter is signed like any other
 		}
-		dst, ok := fields[rawName]
-		if !ok {
-			continue // another X-Amz-* parameter: signed like any other
+		if seen&(1<<i) != 0 {
+			return a, errors.New("the query string repeats " + name)
 		}
-		if seen[rawName] {
-			return a, errors.New("the query string repeats " + rawName)
-		}
-		v, err := url.QueryUnescape(rawValue)
+		v, err := unescape(rawValue)
 		if err != nil {
-			return a, errors.New("the query parameter " + rawName + " is not correctly escaped")
+			return a, errors.New("the query parameter " + name + " is not correctly escaped")
 		}
-		seen[rawName], *dst = true, v
+		seen |= 1 << i
+		*[...]*string{&a.Algorithm, &cred, &a.Date, &a.Expires, &a.SignedHeaders, &a.Signature, &a.SecurityToken, &a.ContentSHA256}[i] = v
 	}
-	for _, name := range []string{ParamAlgorithm, ParamCredential, ParamSignature, ParamDate, ParamSignedHeaders, ParamExpires} {
-		if !seen[name] {
+	for i, name := range queryParams[:requiredParams] {
+		if seen&(1<<i) == 0 {
 			return a, errors.New("query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters; " + name + " is missing")
 		}
 	}
@@ -289,6 +283,21 @@ func ParseQuery(rawQuery string) (Auth, error) {
 		return a, errors.New("X-Amz-Algorithm only supports " + canonical.AlgorithmHMAC + " and " + canonical.AlgorithmECDSA)
 	}
 	return a, a.validate(cred)
+}
+
+// queryParams are the parameters ParseQuery reads; the first
+// requiredParams must be present.
+var queryParams = [...]string{ParamAlgorithm, ParamCredential, ParamDate, ParamExpires, ParamSignedHeaders,
+	ParamSignature, ParamSecurityToken, ParamContentSHA256}
+
+const requiredParams = 6
+
+// unescape decodes a query value, allocating only if it has escapes.
+func unescape(v string) (string, error) {
+	if !strings.ContainsAny(v, "%+") {
+		return v, nil
+	}
+	return url.QueryUnescape(v)
 }
 
 // AppendHeader appends an Authorization header value.

@@ -34,22 +34,14 @@ const DateFormat = "20060102"
 // EmptySHA256 is the hex SHA-256 of an empty payload.
 const EmptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-// Header is one header of the canonical request: a name in any case and its
-// values in the order they were received.
-type Header struct {
-	Name   string
-	Values []string
-}
-
 // Request holds the inputs of a canonical request. Path and RawQuery are as
 // sent on the wire: escaped, not decoded.
 type Request struct {
 	Method   string
 	Path     string
 	RawQuery string
-	// Headers are the signed headers, sorted by lower-case name, each name
-	// once (see SortHeaders).
-	Headers     []Header
+	// Headers are the signed headers, sorted (see HeaderSet.Sort).
+	Headers     *HeaderSet
 	PayloadHash string
 	// S3 selects Amazon S3's path rules: no normalization, encoded once.
 	S3 bool
@@ -93,9 +85,9 @@ func (r *Request) Append(b []byte, s *Scratch) []byte {
 	}
 	b = s.AppendQuery(b, r.RawQuery, omit)
 	b = append(b, '\n')
-	b = AppendHeaders(b, r.Headers)
+	b = r.Headers.AppendCanonical(b)
 	b = append(b, '\n')
-	b = AppendSignedHeaders(b, r.Headers)
+	b = r.Headers.AppendSigned(b)
 	b = append(b, '\n')
 	return append(b, r.PayloadHash...)
 }
@@ -139,6 +131,27 @@ func AppendTime(b []byte, t time.Time) []byte {
 	b = append(b, 'T')
 	b = append2(append2(append2(b, hour), min), sec)
 	return append(b, 'Z')
+}
+
+// ParseTime parses an X-Amz-Date value, 20060102T150405Z, strictly.
+func ParseTime(s string) (time.Time, bool) {
+	if len(s) != len(TimeFormat) || s[8] != 'T' || s[15] != 'Z' {
+		return time.Time{}, false
+	}
+	var n [6]int
+	for i, r := range [6][2]int{{0, 4}, {4, 6}, {6, 8}, {9, 11}, {11, 13}, {13, 15}} {
+		for _, c := range []byte(s[r[0]:r[1]]) {
+			if c < '0' || c > '9' {
+				return time.Time{}, false
+			}
+			n[i] = n[i]*10 + int(c-'0')
+		}
+	}
+	t := time.Date(n[0], time.Month(n[1]), n[2], n[3], n[4], n[5], 0, time.UTC)
+	if t.Month() != time.Month(n[1]) || t.Day() != n[2] || n[3] > 23 || n[4] > 59 || n[5] > 59 {
+		return time.Time{}, false // out of range: time.Date would normalize it
+	}
+	return t, true
 }
 
 func append2(b []byte, n int) []byte { return append(b, byte('0'+n/10), byte('0'+n%10)) }

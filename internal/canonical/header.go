@@ -41,24 +41,6 @@ func CompareFold(a, b string) int {
 	return 0
 }
 
-// SortHeaders sorts headers by lower-case name, in place and without
-// allocating. Names that differ only in case are ordered by their bytes,
-// as net/http writes them on the wire, so that merging them (see
-// AppendHeaders) gives the values in the order a server receives them.
-func SortHeaders(h []Header) {
-	less := func(a, b string) bool {
-		if c := CompareFold(a, b); c != 0 {
-			return c < 0
-		}
-		return a < b
-	}
-	for i := 1; i < len(h); i++ {
-		for j := i; j > 0 && less(h[j].Name, h[j-1].Name); j-- {
-			h[j], h[j-1] = h[j-1], h[j]
-		}
-	}
-}
-
 func space(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
 }
@@ -101,33 +83,4 @@ func clean(v string) bool {
 		}
 	}
 	return true
-}
-
-// AppendHeaders appends the canonical headers: "name:value\n" for each
-// header, the name in lower case and repeated values joined by ','.
-func AppendHeaders(b []byte, h []Header) []byte {
-	for _, e := range h {
-		b = appendLower(b, e.Name)
-		b = append(b, ':')
-		for i, v := range e.Values {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = AppendHeaderValue(b, v)
-		}
-		b = append(b, '\n')
-	}
-	return b
-}
-
-// AppendSignedHeaders appends the signed headers list: lower-case names
-// joined by ';'.
-func AppendSignedHeaders(b []byte, h []Header) []byte {
-	for i, e := range h {
-		if i > 0 {
-			b = append(b, ';')
-		}
-		b = appendLower(b, e.Name)
-	}
-	return b
 }
