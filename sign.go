@@ -129,6 +129,9 @@ func (s *Signer) now() time.Time {
 func (s *Signer) s3() bool { return s.S3 || isS3(s.Service) }
 
 func (s *Signer) check(req *http.Request) error {
+	if strings.Contains(req.URL.Opaque, "?") {
+		return errors.New("sigv4: URL.Opaque holds a '?': put the query in URL.RawQuery, as net/http sends it")
+	}
 	if host := requestHost(req); !ascii(host) {
 		return fmt.Errorf("sigv4: host %q is not ASCII: net/http sends it in punycode, so convert it (golang.org/x/net/idna) before signing", host)
 	}
@@ -144,6 +147,8 @@ func (s *Signer) check(req *http.Request) error {
 // Sign signs req with an Authorization header. It sets X-Amz-Date (and
 // X-Amz-Content-Sha256, X-Amz-Security-Token where they apply) and signs
 // every header present except those that proxies and clients change.
+// A Content-Length in req.Header is signed as it is there; net/http sends
+// req.ContentLength, so keep the two equal.
 //
 // The payload hash is, in order: an X-Amz-Content-Sha256 header already on
 // req, UNSIGNED-PAYLOAD if UnsignedPayload is set, or the SHA-256 of the body

@@ -255,6 +255,9 @@ func ParseQuery(rawQuery string) (Auth, error) {
 	for rest := rawQuery; rest != ""; {
 		var field string
 		field, rest, _ = strings.Cut(rest, "&")
+		if field == "" {
+			continue // empty fields are not parameters (see canonical.AppendQuery)
+		}
 		if n++; n > MaxQueryParams {
 			return a, errors.New("the query string has too many parameters")
 		}
