@@ -154,24 +154,22 @@ func ValidateSignedHeaders(s string) error {
 		return errors.New("SignedHeaders is empty")
 	}
 	prev, n := "", 0
-	for rest := s; rest != ""; {
-		var name string
-		name, rest, _ = strings.Cut(rest, ";")
+	for rest := s; ; {
+		name, next, more := strings.Cut(rest, ";")
 		if n++; n > MaxSignedHeaders {
 			return errors.New("SignedHeaders lists too many headers")
 		}
-		if !token(name) || strings.ToLower(name) != name {
+		if !lowerToken(name) {
 			return errors.New("SignedHeaders has an empty or invalid name " + quote(name) + " (names must be lower case)")
 		}
-		if prev != "" && name <= prev {
+		if n > 1 && name <= prev {
 			return errors.New("SignedHeaders is not sorted, or repeats " + quote(name))
 		}
-		prev = name
+		if !more {
+			return nil
+		}
+		prev, rest = name, next
 	}
-	if strings.HasSuffix(s, ";") {
-		return errors.New("SignedHeaders ends with ';'")
-	}
-	return nil
 }
 
 // ValidateSignature checks that a signature is lower-case hex of a sane length.
@@ -217,7 +215,7 @@ func IsPresigned(rawQuery string) bool {
 // ParamName decodes a query parameter name as the canonical query does, so
 // that X-Amz-%53ignature is recognised as X-Amz-Signature everywhere.
 func ParamName(raw string) string {
-	if !strings.ContainsAny(raw, "%+") {
+	if strings.IndexByte(raw, '%') < 0 && strings.IndexByte(raw, '+') < 0 {
 		return raw
 	}
 	if name, err := url.QueryUnescape(raw); err == nil {
@@ -297,7 +295,7 @@ const requiredParams = 6
 
 // unescape decodes a query value, allocating only if it has escapes.
 func unescape(v string) (string, error) {
-	if !strings.ContainsAny(v, "%+") {
+	if strings.IndexByte(v, '%') < 0 && strings.IndexByte(v, '+') < 0 {
 		return v, nil
 	}
 	return url.QueryUnescape(v)
@@ -341,14 +339,34 @@ func digits(s string) bool {
 	return true
 }
 
+// lowerToken reports whether s is a non-empty RFC 9110 token without
+// upper-case letters.
+func lowerToken(s string) bool {
+	if s == "" || len(s) > MaxNameLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !tokenByte[s[i]] || 'A' <= s[i] && s[i] <= 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+var tokenByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0
+	}
+	return t
+}()
+
 // token reports whether s is a non-empty RFC 9110 token.
 func token(s string) bool {
 	if s == "" || len(s) > MaxNameLen {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+		if !tokenByte[s[i]] {
 			return false
 		}
 	}

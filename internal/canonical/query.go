@@ -72,7 +72,13 @@ func (s *Scratch) addPair(field string, omit Omit) {
 
 // appendReencoded decodes a query component and encodes it again.
 func appendReencoded(b []byte, s string) []byte {
-	for i := 0; i < len(s); {
+	// Most components are unreserved bytes already: copy that prefix whole.
+	n := 0
+	for n < len(s) && unreserved(s[n]) {
+		n++
+	}
+	b = append(b, s[:n]...)
+	for i := n; i < len(s); {
 		c, n := decodeAt(s, i, true)
 		i += n
 		b = appendEncoded(b, c)

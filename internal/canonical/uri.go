@@ -69,7 +69,12 @@ func AppendURI(b []byte, path string, s3 bool) []byte {
 		return append(b, '/')
 	}
 	if s3 {
-		for i := 0; i < len(path); {
+		n := 0 // a prefix of '/' and unreserved bytes stays as it is
+		for n < len(path) && (path[n] == '/' || unreserved(path[n])) {
+			n++
+		}
+		b = append(b, path[:n]...)
+		for i := n; i < len(path); {
 			c, n := decodeAt(path, i, false)
 			i += n
 			if c == '/' {
