@@ -55,7 +55,8 @@ type Verifier struct {
 	Now func() time.Time
 
 	dummyOnce sync.Once
-	dummy     string // random secret for unknown access keys
+	dummy     string    // random secret for unknown access keys
+	dummyKeys *keyCache // its signing keys, by scope only
 }
 
 // Result is a verified request.
@@ -402,7 +403,7 @@ func (v *Verifier) checkSignature(st *state, r *request, payloadHash string) (Id
 			Message: "We encountered an internal error. Please try again.", Err: err}
 	}
 	if unknown {
-		key = DeriveSigningKey(v.dummySecret(), r.scope)
+		key = v.dummyKey(r.scope)
 	}
 	cr := canonical.Request{
 		Method: r.req.Method, Path: wirePath(r.req), RawQuery: r.req.URL.RawQuery,
@@ -435,11 +436,19 @@ func (v *Verifier) checkSignature(st *state, r *request, payloadHash string) (Id
 	return id, nil
 }
 
-// dummySecret is a random secret, fixed for the life of the verifier, that
-// stands in for the secret of an unknown access key.
-func (v *Verifier) dummySecret() string {
-	v.dummyOnce.Do(func() { v.dummy = rand.Text() })
-	return v.dummy
+// dummyKey is the signing key, for scope, of a random secret fixed for the
+// life of the verifier: it stands in for the key of an unknown access key,
+// so that such a request costs what a known one costs, a cached key and a
+// comparison. It is cached by scope alone: no unknown access key is kept.
+func (v *Verifier) dummyKey(scope Scope) SigningKey {
+	v.dummyOnce.Do(func() { v.dummy, v.dummyKeys = rand.Text(), newKeyCache(keyringCacheSize) })
+	ck := cacheKey{scope: scope}
+	if e, ok := v.dummyKeys.get(ck); ok {
+		return e.key
+	}
+	key := DeriveSigningKey(v.dummy, scope)
+	v.dummyKeys.put(ck, cacheEntry{key: key})
+	return key
 }
 
 // checkToken enforces the session token and expiry of temporary
