@@ -2,6 +2,7 @@ package sigv4_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -205,5 +206,44 @@ func TestS3ExamplePresign(t *testing.T) {
 	}
 	if !res.Presigned || res.PayloadHash != sigv4.UnsignedPayload {
 		t.Errorf("Result = %+v, want presigned with UNSIGNED-PAYLOAD", res)
+	}
+}
+
+// TestS3ExamplesTampered is the negative twin of the worked examples: the
+// published requests with one signed element changed are rejected.
+func TestS3ExamplesTampered(t *testing.T) {
+	examples := loadS3Examples(t)
+	for _, name := range []string{"get-object", "put-object", "get-bucket-lifecycle", "get-bucket-list-objects", "presigned-get-object"} {
+		e := examples[name]
+		sig := e.Expected.Signature
+		tampers := map[string]struct {
+			edit func(*http.Request)
+			code string
+		}{
+			"signature": {func(r *http.Request) {
+				if a := r.Header.Get("Authorization"); a != "" {
+					r.Header.Set("Authorization", strings.Replace(a, sig, flipHex(sig, 5), 1))
+				}
+				r.URL.RawQuery = strings.Replace(r.URL.RawQuery, sig, flipHex(sig, 5), 1)
+			}, "SignatureDoesNotMatch"},
+			"method": {func(r *http.Request) { r.Method = "DELETE" }, "SignatureDoesNotMatch"},
+			"path":   {func(r *http.Request) { r.RequestURI = strings.Replace(r.RequestURI, "/", "/x", 1) }, "SignatureDoesNotMatch"},
+			"host":   {func(r *http.Request) { r.Host = "otherbucket.s3.amazonaws.com" }, "SignatureDoesNotMatch"},
+		}
+		if e.Request.Payload != nil && *e.Request.Payload != "" {
+			tampers["body"] = struct {
+				edit func(*http.Request)
+				code string
+			}{func(r *http.Request) {
+				r.Body = io.NopCloser(strings.NewReader(strings.ToUpper(*e.Request.Payload)))
+			}, "body:XAmzContentSHA256Mismatch"}
+		}
+		for what, tm := range tampers {
+			t.Run(name+"/"+what, func(t *testing.T) {
+				req := e.referenceRequest(t)
+				tm.edit(req)
+				expectOutcome(t, e.verifier(t), req, tm.code)
+			})
+		}
 	}
 }
