@@ -77,11 +77,7 @@ func AppendURI(b []byte, path string, s3 bool) []byte {
 		for i := n; i < len(path); {
 			c, n := decodeAt(path, i, false)
 			i += n
-			if c == '/' {
-				b = append(b, '/')
-			} else {
-				b = appendEncoded(b, c)
-			}
+			b = appendPathByte(b, c)
 		}
 		return b
 	}
@@ -95,13 +91,17 @@ func AppendDecodedURI(b []byte, path string) []byte {
 		return append(b, '/')
 	}
 	for i := 0; i < len(path); i++ {
-		if path[i] == '/' {
-			b = append(b, '/')
-		} else {
-			b = appendEncoded(b, path[i])
-		}
+		b = appendPathByte(b, path[i])
 	}
 	return b
+}
+
+// appendPathByte encodes a decoded path byte by S3 rules: '/' stays.
+func appendPathByte(b []byte, c byte) []byte {
+	if c == '/' {
+		return append(b, '/')
+	}
+	return appendEncoded(b, c)
 }
 
 // appendNormalizedPath removes "." and ".." segments and collapses repeated
