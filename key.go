@@ -3,6 +3,8 @@ package sigv4
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding"
+	"hash"
 	"sync"
 
 	"github.com/sigv4/sigv4/internal/canonical"
@@ -28,33 +30,69 @@ func hmacSum(key []byte, data string) (out [sha256.Size]byte) {
 	return out
 }
 
-// macKey is a signing key with its HMAC pads computed once, so that signing
-// a string costs two SHA-256 sums and no allocation.
+// macKey is a signing key prepared for HMAC: the SHA-256 states after the
+// inner and outer pad blocks, so that each signature hashes only the string
+// to sign and the inner digest.
 type macKey struct {
-	ipad, opad [sha256.BlockSize]byte
+	inner, outer []byte // marshaled sha256 states
 }
 
 func newMACKey(k SigningKey) *macKey {
-	m := new(macKey)
-	for i := range m.ipad {
+	var ipad, opad [sha256.BlockSize]byte
+	for i := range ipad {
 		var c byte
 		if i < len(k) {
 			c = k[i]
 		}
-		m.ipad[i], m.opad[i] = c^0x36, c^0x5c
+		ipad[i], opad[i] = c^0x36, c^0x5c
 	}
-	return m
+	h := sha256.New()
+	h.Write(ipad[:])
+	inner, _ := h.(encoding.BinaryMarshaler).MarshalBinary()
+	h.Reset()
+	h.Write(opad[:])
+	outer, _ := h.(encoding.BinaryMarshaler).MarshalBinary()
+	return &macKey{inner: inner, outer: outer}
 }
 
-// sum returns HMAC-SHA256(key, msg[blockSize:]). The first BlockSize bytes
-// of msg are reserved for the inner pad and are overwritten.
-func (m *macKey) sum(msg []byte) [sha256.Size]byte {
-	copy(msg, m.ipad[:])
-	inner := sha256.Sum256(msg)
-	var outer [sha256.BlockSize + sha256.Size]byte
-	copy(outer[:], m.opad[:])
-	copy(outer[sha256.BlockSize:], inner[:])
-	return sha256.Sum256(outer[:])
+// sum returns HMAC-SHA256(key, msg). h (a sha256 hash) and buf (of
+// capacity sha256.Size at least) are scratch; passing them in keeps the
+// digest off the heap.
+func (m *macKey) sum(h hash.Hash, buf, msg []byte) (out [sha256.Size]byte) {
+	u := h.(encoding.BinaryUnmarshaler)
+	u.UnmarshalBinary(m.inner) // a state MarshalBinary made: cannot fail
+	h.Write(msg)
+	inner := h.Sum(buf[:0])
+	u.UnmarshalBinary(m.outer)
+	h.Write(inner)
+	copy(out[:], h.Sum(buf[:0]))
+	return out
+}
+
+// macCache keeps prepared keys by signing key value, so that a verifier
+// prepares each day's key once. The value is the key: nothing goes stale.
+type macCache struct {
+	mu   sync.RWMutex
+	keys map[SigningKey]*macKey
+}
+
+const macCacheSize = 4096
+
+func (c *macCache) get(k SigningKey) *macKey {
+	c.mu.RLock()
+	m := c.keys[k]
+	c.mu.RUnlock()
+	if m != nil {
+		return m
+	}
+	m = newMACKey(k)
+	c.mu.Lock()
+	if c.keys == nil || len(c.keys) >= macCacheSize {
+		c.keys = make(map[SigningKey]*macKey)
+	}
+	c.keys[k] = m
+	c.mu.Unlock()
+	return m
 }
 
 // keyCache holds derived signing keys for a bounded number of

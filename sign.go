@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"strings"
@@ -101,11 +102,15 @@ type state struct {
 	q       []byte
 	scratch canonical.Scratch
 	headers canonical.HeaderSet
-	req     request // the verifier's view of the request
+	req     request   // the verifier's view of the request
+	sha     hash.Hash // scratch for macKey.sum
+	digest  [sha256.Size]byte
 	host    [1]string
 }
 
-var statePool = sync.Pool{New: func() any { return &state{buf: make([]byte, 0, 1024), out: make([]byte, 0, 256)} }}
+var statePool = sync.Pool{New: func() any {
+	return &state{buf: make([]byte, 0, 1024), out: make([]byte, 0, 256), sha: sha256.New()}
+}}
 
 func getState() *state { return statePool.Get().(*state) }
 
@@ -302,12 +307,11 @@ func (s *Signer) signature(st *state, req *http.Request, presignedQuery string, 
 	st.buf = cr.Append(st.buf[:0], &st.scratch)
 	creqHash := sha256.Sum256(st.buf)
 
-	st.out = append(st.out[:0], make([]byte, sha256.BlockSize)...)
-	st.out = canonical.AppendStringToSign(st.out, canonical.AlgorithmHMAC, string(amzDate), string(amzDate[:8]), s.Region, s.Service, &creqHash)
+	st.out = canonical.AppendStringToSign(st.out[:0], canonical.AlgorithmHMAC, string(amzDate), string(amzDate[:8]), s.Region, s.Service, &creqHash)
 	if s.Debug != nil {
-		s.Debug(string(st.buf), string(st.out[sha256.BlockSize:]))
+		s.Debug(string(st.buf), string(st.out))
 	}
-	sum := s.macKey(amzDate[:8]).sum(st.out)
+	sum := s.macKey(amzDate[:8]).sum(st.sha, st.digest[:], st.out)
 	hex.Encode(sig[:], sum[:])
 	return sig
 }

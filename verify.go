@@ -54,6 +54,7 @@ type Verifier struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
+	macs      macCache
 	dummyOnce sync.Once
 	dummy     string    // random secret for unknown access keys
 	dummyKeys *keyCache // its signing keys, by scope only
@@ -415,9 +416,8 @@ func (v *Verifier) checkSignature(st *state, r *request, payloadHash string) (Id
 		return Identity{}, newError(ErrRequestHeaderSectionTooLarge, "The signed headers and query of the request are too large.")
 	}
 	creqHash := sha256.Sum256(st.buf)
-	st.out = append(st.out[:0], make([]byte, sha256.BlockSize)...)
-	st.out = canonical.AppendStringToSign(st.out, canonical.AlgorithmHMAC, r.amzDate, c.Date, c.Region, c.Service, &creqHash)
-	want := newMACKey(key).sum(st.out)
+	st.out = canonical.AppendStringToSign(st.out[:0], canonical.AlgorithmHMAC, r.amzDate, c.Date, c.Region, c.Service, &creqHash)
+	want := v.macs.get(key).sum(st.sha, st.digest[:], st.out)
 
 	var got [sha256.Size]byte
 	hex.Decode(got[:], []byte(r.auth.Signature)) // validated hex; a short one leaves zeros
@@ -428,7 +428,7 @@ func (v *Verifier) checkSignature(st *state, r *request, payloadHash string) (Id
 	case !match:
 		e := newError(ErrSignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
 		e.CanonicalRequest = string(st.buf)
-		e.StringToSign = string(st.out[sha256.BlockSize:])
+		e.StringToSign = string(st.out)
 		e.SignatureProvided = r.auth.Signature
 		e.AccessKeyID = c.AccessKeyID
 		return Identity{}, e
