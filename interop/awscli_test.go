@@ -14,42 +14,36 @@ func TestAWSCLI(t *testing.T) {
 	requireCommand(t, "aws", "apt-get install -y awscli (or python3 -m pip install awscli)")
 	data := testData()
 	file := writeData(t, data)
-	for _, v := range verdicts {
-		t.Run(v.name, func(t *testing.T) {
-			s := newS3Server(t)
-			if v.code != "OK" {
-				s.putObject(bucket, objectKey, data) // refused although it exists
+	forEachVerdict(t, data, func(t *testing.T, s *s3Server, v verdict) {
+		env := clientEnv(t, v.secret)
+		aws := func(args ...string) error {
+			args = append(args, "--endpoint-url", s.URL, "--cli-connect-timeout", "10", "--cli-read-timeout", "10")
+			_, err := run(t, env, "aws", args...)
+			return err
+		}
+		download := filepath.Join(t.TempDir(), "download.bin")
+		errs := []error{
+			aws("s3api", "put-object", "--bucket", bucket, "--key", objectKey, "--body", file),
+			aws("s3api", "get-object", "--bucket", bucket, "--key", objectKey, download),
+		}
+		for i, err := range errs {
+			checkCLIError(t, v, i, err)
+		}
+		if v.code == "OK" {
+			got, err := os.ReadFile(download)
+			if err != nil {
+				t.Fatal(err)
 			}
-			env := clientEnv(t, v.secret)
-			aws := func(args ...string) error {
-				args = append(args, "--endpoint-url", s.URL, "--cli-connect-timeout", "10", "--cli-read-timeout", "10")
-				_, err := run(t, env, "aws", args...)
-				return err
+			if !bytes.Equal(got, data) {
+				t.Errorf("downloaded %d bytes (sha256 %s), want the %d uploaded (sha256 %s)",
+					len(got), sha256Hex(got), len(data), sha256Hex(data))
 			}
-			download := filepath.Join(t.TempDir(), "download.bin")
-			errs := []error{
-				aws("s3api", "put-object", "--bucket", bucket, "--key", objectKey, "--body", file),
-				aws("s3api", "get-object", "--bucket", bucket, "--key", objectKey, download),
-			}
-			for i, err := range errs {
-				checkCLIError(t, v, i, err)
-			}
-			if v.code == "OK" {
-				got, err := os.ReadFile(download)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.Equal(got, data) {
-					t.Errorf("downloaded %d bytes (sha256 %s), want the %d uploaded (sha256 %s)",
-						len(got), sha256Hex(got), len(data), sha256Hex(data))
-				}
-			}
-			checkOutcomes(t, s, v,
-				want{method: "PUT", payload: sha256Hex(data), signs: "x-amz-checksum-crc32"},
-				want{method: "GET", payload: emptySHA256},
-			)
-		})
-	}
+		}
+		checkOutcomes(t, s, v,
+			want{method: "PUT", payload: sha256Hex(data), signs: "x-amz-checksum-crc32"},
+			want{method: "GET", payload: emptySHA256},
+		)
+	})
 }
 
 // checkCLIError checks that command i succeeded, or failed with the

@@ -151,6 +151,21 @@ var verdicts = []verdict{
 	{name: "wrong secret", secret: wrongSecret, code: "SignatureDoesNotMatch", status: 403},
 }
 
+// forEachVerdict runs fn once per verdict, each against a new server. For
+// a rejection the object is stored first, so that a refusal can only come
+// from the signature, not from a missing key.
+func forEachVerdict(t *testing.T, data []byte, fn func(t *testing.T, s *s3Server, v verdict)) {
+	for _, v := range verdicts {
+		t.Run(v.name, func(t *testing.T) {
+			s := newS3Server(t)
+			if v.code != "OK" {
+				s.putObject(bucket, objectKey, data)
+			}
+			fn(t, s, v)
+		})
+	}
+}
+
 // checkOutcomes checks that the server saw exactly the requests in wants,
 // each decided as v says and attributed to accessKey. A rejection where an
 // acceptance was expected prints what the verifier signed, to compare with

@@ -23,35 +23,29 @@ func TestCurl(t *testing.T) {
 	file := writeData(t, data)
 	path := "/" + bucket + "/" + escapePath(objectKey)
 	const sortedQuery = "response-cache-control=no-cache&response-content-type=text%2Fplain"
-	for _, v := range verdicts {
-		t.Run(v.name, func(t *testing.T) {
-			s := newS3Server(t)
-			if v.code != "OK" {
-				s.putObject(bucket, objectKey, data) // refused although it exists
+	forEachVerdict(t, data, func(t *testing.T, s *s3Server, v verdict) {
+		env := clientEnv(t, v.secret)
+		curl := func(args ...string) (status, body string) {
+			args = append([]string{"--silent", "--show-error", "--noproxy", "*", "--max-time", "30",
+				"--aws-sigv4", "aws:amz:" + region + ":s3", "--user", accessKey + ":" + v.secret,
+				"--write-out", "\n%{http_code}"}, args...)
+			out, err := run(t, env, "curl", args...)
+			if err != nil {
+				t.Fatal(err)
 			}
-			env := clientEnv(t, v.secret)
-			curl := func(args ...string) (status, body string) {
-				args = append([]string{"--silent", "--show-error", "--noproxy", "*", "--max-time", "30",
-					"--aws-sigv4", "aws:amz:" + region + ":s3", "--user", accessKey + ":" + v.secret,
-					"--write-out", "\n%{http_code}"}, args...)
-				out, err := run(t, env, "curl", args...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				i := strings.LastIndexByte(out, '\n')
-				return out[i+1:], out[:i]
-			}
-			status, body := curl("--request", "PUT", "--data-binary", "@"+file,
-				"--header", "X-Amz-Content-Sha256: "+sha256Hex(data), s.URL+path)
-			checkCurl(t, v, "PUT", status, body, nil)
-			status, body = curl(s.URL + path + "?" + sortedQuery)
-			checkCurl(t, v, "GET", status, body, data)
-			checkOutcomes(t, s, v,
-				want{method: "PUT", payload: sha256Hex(data)},
-				want{method: "GET", payload: emptySHA256},
-			)
-		})
-	}
+			i := strings.LastIndexByte(out, '\n')
+			return out[i+1:], out[:i]
+		}
+		status, body := curl("--request", "PUT", "--data-binary", "@"+file,
+			"--header", "X-Amz-Content-Sha256: "+sha256Hex(data), s.URL+path)
+		checkCurl(t, v, "PUT", status, body, nil)
+		status, body = curl(s.URL + path + "?" + sortedQuery)
+		checkCurl(t, v, "GET", status, body, data)
+		checkOutcomes(t, s, v,
+			want{method: "PUT", payload: sha256Hex(data)},
+			want{method: "GET", payload: emptySHA256},
+		)
+	})
 }
 
 // escapePath percent-encodes an object key as the canonical URI of S3

@@ -25,39 +25,33 @@ func TestGoSDK(t *testing.T) {
 	// http.Client would even make LoadDefaultConfig panic.
 	t.Setenv("AWS_CA_BUNDLE", "")
 	data := testData()
-	for _, v := range verdicts {
-		t.Run(v.name, func(t *testing.T) {
-			s := newS3Server(t)
-			if v.code != "OK" {
-				s.putObject(bucket, objectKey, data) // refused although it exists
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
-			defer cancel()
-			client := newGoS3Client(s.URL, v.secret)
+	forEachVerdict(t, data, func(t *testing.T, s *s3Server, v verdict) {
+		ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+		defer cancel()
+		client := newGoS3Client(s.URL, v.secret)
 
-			_, err := client.PutObject(ctx, &s3.PutObjectInput{
-				Bucket: aws.String(bucket), Key: aws.String(objectKey), Body: bytes.NewReader(data),
-			})
-			checkGoSDK(t, v, "PutObject", err, nil, nil)
-
-			out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(objectKey)})
-			var got []byte
-			if err == nil {
-				got, err = io.ReadAll(out.Body)
-				out.Body.Close()
-			}
-			checkGoSDK(t, v, "GetObject", err, got, data)
-
-			status, body := fetchPresignedGet(t, ctx, client)
-			checkPresigned(t, v, status, body, data)
-
-			checkOutcomes(t, s, v,
-				want{method: "PUT", payload: sha256Hex(data), signs: "x-amz-checksum-crc32"},
-				want{method: "GET", payload: emptySHA256},
-				want{method: "GET", presigned: true, payload: "UNSIGNED-PAYLOAD"},
-			)
+		_, err := client.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(bucket), Key: aws.String(objectKey), Body: bytes.NewReader(data),
 		})
-	}
+		checkGoSDK(t, v, "PutObject", err, nil, nil)
+
+		out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(objectKey)})
+		var got []byte
+		if err == nil {
+			got, err = io.ReadAll(out.Body)
+			out.Body.Close()
+		}
+		checkGoSDK(t, v, "GetObject", err, got, data)
+
+		status, body := fetchPresignedGet(t, ctx, client)
+		checkPresigned(t, v, status, body, data)
+
+		checkOutcomes(t, s, v,
+			want{method: "PUT", payload: sha256Hex(data), signs: "x-amz-checksum-crc32"},
+			want{method: "GET", payload: emptySHA256},
+			want{method: "GET", presigned: true, payload: "UNSIGNED-PAYLOAD"},
+		)
+	})
 }
 
 // newGoS3Client is an S3 client for the test server: path-style, static

@@ -30,20 +30,14 @@ func TestJSSDK(t *testing.T) {
 	requireJSSDK(t)
 	data := testData()
 	file := writeData(t, data)
-	for _, v := range verdicts {
-		t.Run(v.name, func(t *testing.T) {
-			s := newS3Server(t)
-			if v.code != "OK" {
-				s.putObject(bucket, objectKey, data) // refused although it exists
-			}
-			got := runScript(t, clientEnv(t, v.secret), "node",
-				filepath.Join(nodeDir, "s3client.js"), s.URL, bucket, objectKey, file)
-			checkResults(t, v, data, got, "PutObject", "GetObject", "PresignedGetObject")
-			checkOutcomes(t, s, v,
-				want{method: "PUT", payload: sha256Hex(data), signs: "x-amz-checksum-crc32"},
-				want{method: "GET", payload: emptySHA256},
-				want{method: "GET", presigned: true, payload: "UNSIGNED-PAYLOAD"},
-			)
-		})
-	}
+	forEachVerdict(t, data, func(t *testing.T, s *s3Server, v verdict) {
+		got := runScript(t, clientEnv(t, v.secret), "node",
+			filepath.Join(nodeDir, "s3client.js"), s.URL, bucket, objectKey, file)
+		checkResults(t, v, data, got, "PutObject", "GetObject", "PresignedGetObject")
+		checkOutcomes(t, s, v,
+			want{method: "PUT", payload: sha256Hex(data), signs: "x-amz-checksum-crc32"},
+			want{method: "GET", payload: emptySHA256},
+			want{method: "GET", presigned: true, payload: "UNSIGNED-PAYLOAD"},
+		)
+	})
 }
