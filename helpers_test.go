@@ -2,7 +2,6 @@ package sigv4_test
 
 import (
 	"bufio"
-	"errors"
 	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/internal/httpfile"
 	"strconv"
@@ -121,7 +120,3 @@ func flipHex(s string, i int) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-
-func asError(err error, target **sigv4.Error) bool { return errors.As(err, target) }
-
-func errorsIs(err, target error) bool { return errors.Is(err, target) }

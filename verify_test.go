@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"reflect"
@@ -356,7 +357,7 @@ func TestSignatureDoesNotMatchDetails(t *testing.T) {
 	req.Method = "DELETE"
 	_, err := testVerifier(testTime).Verify(req)
 	var e *sigv4.Error
-	if !asError(err, &e) || e.Code != "SignatureDoesNotMatch" || e.Status != 403 {
+	if !errors.As(err, &e) || e.Code != "SignatureDoesNotMatch" || e.Status != 403 {
 		t.Fatalf("Verify: %v", err)
 	}
 	if !strings.HasPrefix(e.CanonicalRequest, "DELETE\n/key%20one\nlist-type=2&prefix=a\n") {
@@ -407,10 +408,10 @@ func TestKeySourceFailure(t *testing.T) {
 	v.Keys = failingKeys{}
 	_, err := v.Verify(signed(t, nil))
 	var e *sigv4.Error
-	if !asError(err, &e) || e.Code != "InternalError" || e.Status != 500 || strings.Contains(e.Message, "pipe") {
+	if !errors.As(err, &e) || e.Code != "InternalError" || e.Status != 500 || strings.Contains(e.Message, "pipe") {
 		t.Fatalf("Verify: %#v; want InternalError that hides its cause from the message", err)
 	}
-	if !errorsIs(err, io.ErrClosedPipe) {
+	if !errors.Is(err, io.ErrClosedPipe) {
 		t.Error("the cause is not wrapped")
 	}
 }
