@@ -2,7 +2,6 @@ package sigv4_test
 
 import (
 	"bufio"
-	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/internal/httpfile"
 	"strconv"
 	"strings"
