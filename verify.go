@@ -127,7 +127,7 @@ func (v *Verifier) Verify(req *http.Request) (*Result, error) {
 // parse finds the signature of the request and parses it.
 func (v *Verifier) parse(r *request) error {
 	req := r.req
-	authHeaders := req.Header.Values(HeaderAuthorization)
+	authHeaders := req.Header[HeaderAuthorization]
 	r.presigned = authz.IsPresigned(req.URL.RawQuery)
 	switch {
 	case len(authHeaders) > 0 && r.presigned:
@@ -151,7 +151,7 @@ func (v *Verifier) parseHeader(r *request, value string) error {
 		return newError(ErrAuthorizationHeaderMalformed, "The authorization header is malformed; "+err.Error()+".")
 	}
 	r.auth = a
-	r.amzDate = r.req.Header.Get(HeaderDate)
+	r.amzDate = headerValue(r.req.Header, HeaderDate)
 	dateHeader := "x-amz-date"
 	if r.amzDate == "" {
 		// Without X-Amz-Date, AWS accepts an RFC 1123 Date header.
@@ -192,14 +192,28 @@ func (r *request) finishParse(badDate *Error, badDateMsg string) error {
 
 // signed reports whether a valid signed headers list contains name.
 func signed(list, name string) bool {
-	for rest := list; rest != ""; {
-		var n string
-		n, rest, _ = strings.Cut(rest, ";")
-		if n == name {
+	for i := 0; i < len(list); {
+		j := strings.Index(list[i:], name)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(name)
+		if (j == 0 || list[j-1] == ';') && (end == len(list) || list[end] == ';') {
 			return true
 		}
+		i = j + 1
 	}
 	return false
+}
+
+// headerValue is h.Get(key) for a key already in canonical form: a map
+// lookup without canonicalizing the key again.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // malformed returns the error for a bad part of the credential, in the
@@ -297,9 +311,10 @@ func (v *Verifier) collectSignedHeaders(st *state, r *request) error {
 			if len(name) >= 6 && strings.EqualFold(name[:6], "x-amz-") && !v.unsignedAllowed(name) {
 				return newError(ErrAccessDenied, "There were headers present in the request which were not signed: "+strings.ToLower(name))
 			}
-		case h.Values(i) != nil: // a second spelling of the same name
+		case h.Has(i): // a second spelling of the same name
 			h.Add(name, values)
 		default:
+			h.SetSpelling(i, name)
 			h.SetValues(i, values)
 		}
 	}
@@ -322,7 +337,7 @@ func fillImplicitHeaders(st *state, req *http.Request, n int) {
 		st.host[0] = req.Host
 		h.SetValues(i, st.host[:])
 	}
-	if i := h.Find("transfer-encoding", n); i >= 0 && h.Values(i) == nil && len(req.TransferEncoding) > 0 {
+	if i := h.Find("transfer-encoding", n); i >= 0 && !h.Has(i) && len(req.TransferEncoding) > 0 {
 		h.SetValues(i, []string{strings.Join(req.TransferEncoding, ",")})
 	}
 }
@@ -334,7 +349,7 @@ func (v *Verifier) payload(r *request) (string, io.ReadCloser, error) {
 	if body == nil {
 		body = http.NoBody
 	}
-	declared := r.req.Header.Get(HeaderContentSHA256)
+	declared := headerValue(r.req.Header, HeaderContentSHA256)
 	if r.presigned {
 		// As Signer.Presign: the query parameter, else the header, else
 		// UNSIGNED-PAYLOAD for Amazon S3.
@@ -454,7 +469,7 @@ func (v *Verifier) dummyKey(scope Scope) SigningKey {
 // checkToken enforces the session token and expiry of temporary
 // credentials.
 func (v *Verifier) checkToken(r *request, id Identity) error {
-	sent := r.req.Header.Get(HeaderSecurityToken)
+	sent := headerValue(r.req.Header, HeaderSecurityToken)
 	if r.presigned {
 		sent = r.auth.SecurityToken
 	}

@@ -449,3 +449,26 @@ func TestCanonicalRequestBound(t *testing.T) {
 type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+// TestVerifyClientSpellings: a request built in memory may hold one header
+// under two spellings. Verify, called on it directly, must join the values
+// in the order net/http would send them, whatever order map iteration
+// gives; the same request with the values swapped is rejected.
+func TestVerifyClientSpellings(t *testing.T) {
+	v := testVerifier(testTime)
+	for i := range 40 {
+		req := newRequest(t, "GET", "https://bucket.s3.amazonaws.com/key", "")
+		req.Header["X-Amz-Meta-A"] = []string{"upper"}
+		req.Header["X-AMZ-META-A"] = []string{"shout"}
+		if err := testSigner("s3").Sign(req); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(req); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		req.Header["X-Amz-Meta-A"], req.Header["X-AMZ-META-A"] = req.Header["X-AMZ-META-A"], req.Header["X-Amz-Meta-A"]
+		if _, err := v.Verify(req); !errors.Is(err, sigv4.ErrSignatureDoesNotMatch) {
+			t.Fatalf("run %d: values swapped between spellings: got %v, want SignatureDoesNotMatch", i, err)
+		}
+	}
+}

@@ -1,5 +1,7 @@
 package canonical
 
+import "encoding/binary"
+
 var lowerTable = func() (t [256]byte) {
 	for i := range t {
 		t[i] = byte(i)
@@ -12,11 +14,31 @@ var lowerTable = func() (t [256]byte) {
 
 func lower(c byte) byte { return lowerTable[c] }
 
+// Bytes-in-a-word constants for the word-at-a-time loops below.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// lowerWord lowers the ASCII upper-case letters of eight bytes at once.
+func lowerWord(x uint64) uint64 {
+	low7 := x &^ highs
+	geA := low7 + ones*(0x80-'A') // high bit set where the byte is >= 'A'
+	gtZ := low7 + ones*(0x7f-'Z') // high bit set where the byte is > 'Z'
+	upper := (geA &^ gtZ) &^ x & highs
+	return x | upper>>2
+}
+
 func appendLower(b []byte, s string) []byte {
 	n := len(b)
 	b = append(b, s...)
-	for i := n; i < len(b); i++ {
-		b[i] = lowerTable[b[i]]
+	t := b[n:]
+	for len(t) >= 8 {
+		binary.LittleEndian.PutUint64(t, lowerWord(binary.LittleEndian.Uint64(t)))
+		t = t[8:]
+	}
+	for i := range t {
+		t[i] = lowerTable[t[i]]
 	}
 	return b
 }
@@ -49,7 +71,8 @@ func AppendHeaderValue(b []byte, v string) []byte {
 }
 
 // clean reports whether v needs no trimming or collapsing: no control
-// bytes, no space at either end and no two spaces in a row.
+// bytes, no space at either end and no two spaces in a row. It looks at
+// eight bytes at a time.
 func clean(v string) bool {
 	if v == "" {
 		return true
@@ -57,10 +80,38 @@ func clean(v string) bool {
 	if v[0] == ' ' || v[len(v)-1] == ' ' {
 		return false
 	}
-	for i := 0; i < len(v); i++ {
-		if v[i] < ' ' || v[i] == ' ' && v[i+1] == ' ' {
+	prev := uint64(0) // the high bit of the previous word's last byte, if a space
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		x := load64(v[i : i+8])
+		if (x-ones*' ')&^x&highs != 0 { // a byte below ' '
 			return false
 		}
+		sp := zeroBytes(x ^ ones*' ')
+		if sp&(sp>>8|prev) != 0 {
+			return false
+		}
+		prev = sp >> 56 & 0x80
+	}
+	for ; i < len(v); i++ {
+		if v[i] < ' ' || v[i] == ' ' && (prev != 0 || v[i+1] == ' ') {
+			return false
+		}
+		prev = 0
 	}
 	return true
+}
+
+// zeroBytes returns a word with the high bit set in exactly the bytes of
+// x that are zero.
+func zeroBytes(x uint64) uint64 {
+	const low7s = ^uint64(highs)
+	return ^((x&low7s + low7s) | x | low7s)
+}
+
+// load64 reads eight bytes of s little-endian; the compiler makes it one load.
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }

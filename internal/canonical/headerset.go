@@ -1,50 +1,104 @@
 package canonical
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
-// HeaderSet collects the headers of a canonical request. Names are lowered
-// once into scratch memory and sorted through an index, so that building
-// the set moves no pointers and allocates nothing in steady state.
+// HeaderSet collects the headers of a canonical request. Each header is
+// copied once into scratch memory, its name lowered and its values
+// canonicalized, and sorted through an index: building the set stores no
+// pointers and allocates nothing in steady state.
 type HeaderSet struct {
-	lower  []byte
+	buf    []byte
 	ents   []headerEnt
 	order  []uint16
 	same   []bool // same[k]: order[k] has the name of order[k-1]
 	unique int
 }
 
+// span is buf[lo:hi].
+type span struct{ lo, hi uint32 }
+
 type headerEnt struct {
-	name   string // as given
-	lo, hi uint32 // the name in lower case: lower[lo:hi]
-	values []string
+	key   uint64 // the first 8 bytes of the lower-case name, for sorting
+	orig  span   // the name as given
+	name  span   // the name in lower case
+	value span   // the canonical values, joined by ','
+	set   bool   // values were given, even none
+	empty bool   // no value was given
 }
 
 // Reset empties the set, keeping its memory.
 func (h *HeaderSet) Reset() {
-	clear(h.ents) // drop references to the request's strings
-	h.lower, h.ents, h.order, h.same, h.unique = h.lower[:0], h.ents[:0], h.order[:0], h.same[:0], 0
+	h.buf, h.ents, h.order, h.same, h.unique = h.buf[:0], h.ents[:0], h.order[:0], h.same[:0], 0
 }
 
 // Add adds a header. Names that differ only in case are one header in the
 // canonical request, their values joined in the byte order of the names,
-// as net/http writes them on the wire.
+// as net/http writes them on the wire. Nil values mean the values are not
+// known yet (see SetValues).
 func (h *HeaderSet) Add(name string, values []string) {
-	lo := len(h.lower)
-	h.lower = appendLower(h.lower, name)
-	h.ents = append(h.ents, headerEnt{name: name, lo: uint32(lo), hi: uint32(len(h.lower)), values: values})
+	var e headerEnt
+	e.orig = h.appendSpan(name)
+	lo := len(h.buf)
+	h.buf = appendLower(h.buf, name)
+	e.name = span{uint32(lo), uint32(len(h.buf))}
+	e.key = prefixKey(h.buf[lo:])
+	h.ents = append(h.ents, e)
+	if values != nil {
+		h.SetValues(len(h.ents)-1, values)
+	}
+}
+
+func (h *HeaderSet) appendSpan(s string) span {
+	lo := len(h.buf)
+	h.buf = append(h.buf, s...)
+	return span{uint32(lo), uint32(len(h.buf))}
+}
+
+func prefixKey(b []byte) uint64 {
+	if len(b) >= 8 {
+		return binary.BigEndian.Uint64(b)
+	}
+	var k uint64
+	for i := range 8 {
+		k <<= 8
+		if i < len(b) {
+			k |= uint64(b[i])
+		}
+	}
+	return k
 }
 
 // Len returns the number of headers added, counting each spelling.
 func (h *HeaderSet) Len() int { return len(h.ents) }
 
 // Name returns the lower-case name of the i-th header added.
-func (h *HeaderSet) Name(i int) []byte { return h.lower[h.ents[i].lo:h.ents[i].hi] }
+func (h *HeaderSet) Name(i int) []byte { return h.bytes(h.ents[i].name) }
 
-// SetValues sets the values of the i-th header added.
-func (h *HeaderSet) SetValues(i int, values []string) { h.ents[i].values = values }
+// SetValues sets the values of the i-th header added, canonicalized.
+func (h *HeaderSet) SetValues(i int, values []string) {
+	lo := len(h.buf)
+	for k, v := range values {
+		if k > 0 {
+			h.buf = append(h.buf, ',')
+		}
+		h.buf = AppendHeaderValue(h.buf, v)
+	}
+	e := &h.ents[i]
+	e.value = span{uint32(lo), uint32(len(h.buf))}
+	e.set, e.empty = true, len(values) == 0
+}
 
-// Values returns the values of the i-th header added.
-func (h *HeaderSet) Values(i int) []string { return h.ents[i].values }
+// SetSpelling records the name of the i-th header as received, which
+// orders it among other spellings of the same name.
+func (h *HeaderSet) SetSpelling(i int, name string) { h.ents[i].orig = h.appendSpan(name) }
+
+// Has reports whether the values of the i-th header added were set.
+func (h *HeaderSet) Has(i int) bool { return h.ents[i].set }
+
+func (h *HeaderSet) bytes(s span) []byte { return h.buf[s.lo:s.hi] }
 
 // Sort orders the headers by lower-case name. It must be called after the
 // last Add and before appending.
@@ -61,7 +115,8 @@ func (h *HeaderSet) Sort() {
 	}
 	h.same, h.unique = h.same[:0], 0
 	for k := range o {
-		same := k > 0 && bytes.Equal(h.name(o[k-1]), h.name(o[k]))
+		same := k > 0 && h.ents[o[k-1]].key == h.ents[o[k]].key &&
+			bytes.Equal(h.bytes(h.ents[o[k-1]].name), h.bytes(h.ents[o[k]].name))
 		h.same = append(h.same, same)
 		if !same {
 			h.unique++
@@ -69,14 +124,15 @@ func (h *HeaderSet) Sort() {
 	}
 }
 
-func (h *HeaderSet) name(i uint16) []byte { e := &h.ents[i]; return h.lower[e.lo:e.hi] }
-
 func (h *HeaderSet) less(a, b uint16) bool {
 	ea, eb := &h.ents[a], &h.ents[b]
-	if c := bytes.Compare(h.lower[ea.lo:ea.hi], h.lower[eb.lo:eb.hi]); c != 0 {
+	if ea.key != eb.key {
+		return ea.key < eb.key
+	}
+	if c := bytes.Compare(h.bytes(ea.name), h.bytes(eb.name)); c != 0 {
 		return c < 0
 	}
-	return ea.name < eb.name
+	return bytes.Compare(h.bytes(ea.orig), h.bytes(eb.orig)) < 0
 }
 
 // AppendCanonical appends the canonical headers: "name:value\n" for each
@@ -88,15 +144,15 @@ func (h *HeaderSet) AppendCanonical(b []byte) []byte {
 		if h.same[k] {
 			b = b[:len(b)-1] // continue the previous line
 		} else {
-			b = append(b, h.lower[e.lo:e.hi]...)
+			b = append(b, h.bytes(e.name)...)
 			b = append(b, ':')
 			started = false
 		}
-		for _, v := range e.values {
+		if e.set && !e.empty {
 			if started {
 				b = append(b, ',')
 			}
-			b = AppendHeaderValue(b, v)
+			b = append(b, h.bytes(e.value)...)
 			started = true
 		}
 		b = append(b, '\n')
@@ -113,8 +169,7 @@ func (h *HeaderSet) AppendSigned(b []byte) []byte {
 		if k > 0 {
 			b = append(b, ';')
 		}
-		e := &h.ents[i]
-		b = append(b, h.lower[e.lo:e.hi]...)
+		b = append(b, h.bytes(h.ents[i].name)...)
 	}
 	return b
 }
@@ -128,8 +183,7 @@ func (h *HeaderSet) Find(name string, n int) int {
 	lo, hi := 0, n
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		e := &h.ents[m]
-		switch c := compareFoldBytes(name, h.lower[e.lo:e.hi]); {
+		switch c := compareFoldBytes(name, h.bytes(h.ents[m].name)); {
 		case c == 0:
 			return m
 		case c > 0:

@@ -70,21 +70,43 @@ func (s *Scratch) addPair(field string, omit Omit) {
 	s.pairs = append(s.pairs, pair{int32(k0), int32(k1), int32(len(s.query))})
 }
 
-// appendReencoded decodes a query component and encodes it again.
+// appendReencoded decodes a query component and encodes it again. Runs of
+// unreserved bytes, and escapes already in canonical form (%XX, upper-case
+// hex, of a byte that must stay escaped), are copied as they are.
 func appendReencoded(b []byte, s string) []byte {
-	// Most components are unreserved bytes already: copy that prefix whole.
-	n := 0
-	for n < len(s) && unreserved(s[n]) {
-		n++
-	}
-	b = append(b, s[:n]...)
-	for i := n; i < len(s); {
-		c, n := decodeAt(s, i, true)
-		i += n
+	for i := 0; i < len(s); {
+		n := i
+		for n < len(s) && unreserved(s[n]) {
+			n++
+		}
+		b = append(b, s[i:n]...)
+		if i = n; i == len(s) {
+			break
+		}
+		if canonicalEscape(s, i) {
+			b = append(b, s[i:i+3]...)
+			i += 3
+			continue
+		}
+		c, w := decodeAt(s, i, true)
+		i += w
 		b = appendEncoded(b, c)
 	}
 	return b
 }
+
+// canonicalEscape reports whether s[i:] starts with an escape that the
+// canonical query writes as it is.
+func canonicalEscape(s string, i int) bool {
+	if s[i] != '%' || i+2 >= len(s) || !upperHexDigit(s[i+1]) || !upperHexDigit(s[i+2]) {
+		return false
+	}
+	hi, _ := unhex(s[i+1])
+	lo, _ := unhex(s[i+2])
+	return !unreserved(hi<<4 | lo)
+}
+
+func upperHexDigit(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
 
 func (s *Scratch) less(a, b pair) bool {
 	if c := bytes.Compare(s.query[a.k0:a.k1], s.query[b.k0:b.k1]); c != 0 {

@@ -4,10 +4,15 @@ const upperHex = "0123456789ABCDEF"
 
 // unreserved reports whether c is left as it is by URI encoding: A-Z, a-z,
 // 0-9, '-', '.', '_' and '~'.
-func unreserved(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '.' || c == '_' || c == '~'
-}
+func unreserved(c byte) bool { return unreservedTable[c] }
+
+var unreservedTable = func() (t [256]bool) {
+	for c := range t {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~'
+	}
+	return t
+}()
 
 // appendEncoded appends c URI-encoded: unreserved bytes as they are, every
 // other byte as %XX with upper-case hex.
