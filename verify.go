@@ -51,6 +51,9 @@ type Verifier struct {
 	// MaxBodyBuffer bounds the body read into memory to hash it when a
 	// request declares no payload hash (default 8 MiB).
 	MaxBodyBuffer int64
+	// MaxChunkSize bounds a signed chunk of a streaming upload, which is
+	// held in memory until its signature is checked (default 8 MiB).
+	MaxChunkSize int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -68,13 +71,20 @@ type Result struct {
 	Presigned bool
 	// SignedHeaders lists the headers the signature covers: "host;x-amz-date".
 	SignedHeaders string
-	// PayloadHash is what the signature says of the body: a hex SHA-256 or
-	// UNSIGNED-PAYLOAD.
+	// PayloadHash is what the signature says of the body: a hex SHA-256,
+	// UNSIGNED-PAYLOAD or a STREAMING-* mode.
 	PayloadHash string
 	// Body is the only body a handler may read. With a hex payload hash it
 	// fails at the end with XAmzContentSHA256Mismatch if the bytes do not
-	// match. Closing it closes the request body.
+	// match. With a streaming payload it is the decoded data: a signed
+	// chunk is released only once its signature matched, and the end comes
+	// only once the final chunk, the trailers and their checksums checked
+	// out. Closing it closes the request body.
 	Body io.ReadCloser
+	// ContentLength is the length of Body: x-amz-decoded-content-length
+	// for a streaming payload, otherwise the request's ContentLength (-1
+	// when unknown).
+	ContentLength int64
 }
 
 // request is the verifier's view of one request, parsed but not yet checked.
@@ -107,20 +117,25 @@ func (v *Verifier) Verify(req *http.Request) (*Result, error) {
 	if err := v.collectSignedHeaders(st, r); err != nil {
 		return nil, err
 	}
-	payloadHash, body, err := v.payload(r)
+	payloadHash, body, stream, err := v.payload(r)
 	if err != nil {
 		return nil, err
 	}
-	id, err := v.checkSignature(st, r, payloadHash)
+	id, key, err := v.checkSignature(st, r, payloadHash)
 	if err != nil {
 		return nil, err
 	}
 	if err := v.checkToken(r, id); err != nil {
 		return nil, err
 	}
+	length := req.ContentLength
+	if stream != nil {
+		body, length = stream.body(r, key, v.MaxChunkSize), stream.length
+	}
 	return &Result{
 		Identity: id, Scope: r.scope, Time: r.time, Presigned: r.presigned,
 		SignedHeaders: r.auth.SignedHeaders, PayloadHash: payloadHash, Body: body,
+		ContentLength: length,
 	}, nil
 }
 
@@ -343,8 +358,9 @@ func fillImplicitHeaders(st *state, req *http.Request, n int) {
 }
 
 // payload returns the payload hash to verify against and the body to
-// release.
-func (v *Verifier) payload(r *request) (string, io.ReadCloser, error) {
+// release, or, for a streaming payload, the stream to decode once the seed
+// signature verified.
+func (v *Verifier) payload(r *request) (string, io.ReadCloser, *stream, error) {
 	body := r.req.Body
 	if body == nil {
 		body = http.NoBody
@@ -362,19 +378,19 @@ func (v *Verifier) payload(r *request) (string, io.ReadCloser, error) {
 	}
 	switch {
 	case declared == "":
-		return v.bufferBody(body)
+		hash, body, err := v.bufferBody(body)
+		return hash, body, nil, err
 	case declared == EmptySHA256 && body == http.NoBody:
-		return declared, body, nil
+		return declared, body, nil, nil
 	case declared == UnsignedPayload:
-		return declared, body, nil
+		return declared, body, nil, nil
 	case isHexSHA256(declared):
 		var want [sha256.Size]byte
 		hex.Decode(want[:], []byte(declared))
-		return declared, &hashedBody{body: body, hash: sha256.New(), want: want}, nil
-	case strings.HasPrefix(declared, "STREAMING-"):
-		return "", nil, newError(ErrNotImplemented, "The payload mode "+declared+" is not supported yet.")
+		return declared, &hashedBody{body: body, hash: sha256.New(), want: want}, nil, nil
 	}
-	return "", nil, newError(ErrInvalidArgument, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-*, or a valid sha256 value.")
+	s, err := parseStream(r.req, declared)
+	return declared, nil, s, err
 }
 
 func (v *Verifier) s3(r *request) bool { return v.S3 || isS3(r.scope.Service) }
@@ -410,12 +426,12 @@ func isHexSHA256(s string) bool {
 // checkSignature computes the signature of the request and compares it
 // with the one sent, in constant time. An unknown access key costs the same
 // work as a known one.
-func (v *Verifier) checkSignature(st *state, r *request, payloadHash string) (Identity, error) {
+func (v *Verifier) checkSignature(st *state, r *request, payloadHash string) (Identity, SigningKey, error) {
 	c := r.auth.Credential
 	key, id, err := v.Keys.SigningKey(r.req.Context(), c.AccessKeyID, r.scope)
 	unknown := errors.Is(err, ErrInvalidAccessKeyID)
 	if err != nil && !unknown {
-		return Identity{}, &Error{Code: ErrInternalError.Code, Status: ErrInternalError.Status,
+		return Identity{}, key, &Error{Code: ErrInternalError.Code, Status: ErrInternalError.Status,
 			Message: "We encountered an internal error. Please try again.", Err: err}
 	}
 	if unknown {
@@ -428,7 +444,7 @@ func (v *Verifier) checkSignature(st *state, r *request, payloadHash string) (Id
 	}
 	st.buf = cr.Append(st.buf[:0], &st.scratch)
 	if len(st.buf) > MaxCanonicalRequest {
-		return Identity{}, newError(ErrRequestHeaderSectionTooLarge, "The signed headers and query of the request are too large.")
+		return Identity{}, key, newError(ErrRequestHeaderSectionTooLarge, "The signed headers and query of the request are too large.")
 	}
 	creqHash := sha256.Sum256(st.buf)
 	st.out = canonical.AppendStringToSign(st.out[:0], canonical.AlgorithmHMAC, r.amzDate, c.Date, c.Region, c.Service, &creqHash)
@@ -439,16 +455,16 @@ func (v *Verifier) checkSignature(st *state, r *request, payloadHash string) (Id
 	match := hmac.Equal(got[:], want[:]) && len(r.auth.Signature) == 2*sha256.Size
 	switch {
 	case unknown:
-		return Identity{}, newError(ErrInvalidAccessKeyID, "The AWS Access Key Id you provided does not exist in our records.")
+		return Identity{}, key, newError(ErrInvalidAccessKeyID, "The AWS Access Key Id you provided does not exist in our records.")
 	case !match:
 		e := newError(ErrSignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
 		e.CanonicalRequest = string(st.buf)
 		e.StringToSign = string(st.out)
 		e.SignatureProvided = r.auth.Signature
 		e.AccessKeyID = c.AccessKeyID
-		return Identity{}, e
+		return Identity{}, key, e
 	}
-	return id, nil
+	return id, key, nil
 }
 
 // dummyKey is the signing key, for scope, of a random secret fixed for the

@@ -323,12 +323,27 @@ func TestPayloadHash(t *testing.T) {
 		req := put("hello", func(r *http.Request) { r.Header.Set("X-Amz-Content-Sha256", "abc") })
 		expectOutcome(t, testVerifier(testTime), onTheWire(t, req), "InvalidArgument")
 	})
-	t.Run("streaming not yet supported", func(t *testing.T) {
-		req := put("hello", func(r *http.Request) {
-			r.Header.Set("X-Amz-Content-Sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+	for _, tc := range []struct{ name, payload, length, trailer, want string }{
+		{"streaming without its decoded length", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "", "", "MissingContentLength"},
+		{"streaming with a negative decoded length", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "-1", "", "MissingContentLength"},
+		{"streaming with an unknown trailer", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "5", "x-amz-meta-a", "InvalidRequest"},
+		{"streaming with a trailer its mode has no room for", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "5", "x-amz-checksum-crc32", "InvalidRequest"},
+		{"streaming in an unknown mode", "STREAMING-AWS4-HMAC-SHA512-PAYLOAD", "5", "", "InvalidArgument"},
+		{"streaming SigV4a chunks (not yet supported)", "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD", "5", "", "NotImplemented"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := put("hello", func(r *http.Request) {
+				r.Header.Set("X-Amz-Content-Sha256", tc.payload)
+				if tc.length != "" {
+					r.Header.Set("X-Amz-Decoded-Content-Length", tc.length)
+				}
+				if tc.trailer != "" {
+					r.Header.Set("X-Amz-Trailer", tc.trailer)
+				}
+			})
+			expectOutcome(t, testVerifier(testTime), onTheWire(t, req), tc.want)
 		})
-		expectOutcome(t, testVerifier(testTime), onTheWire(t, req), "NotImplemented")
-	})
+	}
 }
 
 func TestUndeclaredPayload(t *testing.T) {
