@@ -280,3 +280,9 @@ func expectCode(t *testing.T, err error, code string) {
 		t.Fatalf("got %v, want %s", err, code)
 	}
 }
+
+func bufioReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }
+
+func chunkedSign(s *sigv4.Signer, req *http.Request, unsigned bool, checksum string, size int) error {
+	return chunked.Sign(s, req, chunked.Options{Unsigned: unsigned, Checksum: checksum, ChunkSize: size})
+}
