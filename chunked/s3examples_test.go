@@ -286,3 +286,16 @@ func bufioReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }
 func chunkedSign(s *sigv4.Signer, req *http.Request, unsigned bool, checksum string, size int) error {
 	return chunked.Sign(s, req, chunked.Options{Unsigned: unsigned, Checksum: checksum, ChunkSize: size})
 }
+
+// onTheWireExample is onTheWire for examples, which have no *testing.T.
+func onTheWireExample(req *http.Request) *http.Request {
+	var buf bytes.Buffer
+	if err := req.Write(&buf); err != nil {
+		panic(err)
+	}
+	got, err := http.ReadRequest(bufio.NewReader(&buf))
+	if err != nil {
+		panic(err)
+	}
+	return got
+}
