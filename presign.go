@@ -50,7 +50,7 @@ func (s *Signer) Presign(req *http.Request, expires time.Duration) error {
 
 	var amzDate [len(canonical.TimeFormat)]byte
 	canonical.AppendTime(amzDate[:0], s.now())
-	s.collectHeaders(st, req)
+	s.collectHeaders(st, req, nil)
 	if err := checkHeaders(&st.headers); err != nil {
 		return err
 	}

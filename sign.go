@@ -185,11 +185,10 @@ func (s *Signer) SignPayload(req *http.Request, payloadHash string) error {
 	}
 	// The keys are constants in canonical form: writing the map directly
 	// is http.Header.Set without re-canonicalizing them. The values share
-	// one backing array.
+	// one backing array, and X-Amz-Date and Authorization one string,
+	// made once the signature is known.
 	vals := new([3]string)
 	delete(h, HeaderAuthorization)
-	vals[0] = string(amzDate[:])
-	h[HeaderDate] = vals[0:1:1]
 	// A payload hash that is not the body's own SHA-256 must be declared, or
 	// no verifier could know it.
 	if s.ContentSHA256 || isS3(s.Service) || !isHexSHA256(payloadHash) {
@@ -200,7 +199,7 @@ func (s *Signer) SignPayload(req *http.Request, payloadHash string) error {
 	if token != "" && !s.OmitSessionToken {
 		h[HeaderSecurityToken] = []string{token}
 	}
-	s.collectHeaders(st, req)
+	s.collectHeaders(st, req, amzDate[:])
 	if err := checkHeaders(&st.headers); err != nil {
 		return err
 	}
@@ -215,7 +214,9 @@ func (s *Signer) SignPayload(req *http.Request, payloadHash string) error {
 	if len(st.out) > authz.MaxHeaderLen {
 		return errTooLarge
 	}
-	vals[2] = string(st.out)
+	both := string(append(st.out, amzDate[:]...))
+	vals[0], vals[2] = both[len(st.out):], both[:len(st.out)]
+	h[HeaderDate] = vals[0:1:1]
 	h[HeaderAuthorization] = vals[2:3:3]
 	if token != "" && s.OmitSessionToken {
 		h[HeaderSecurityToken] = []string{token}
@@ -225,8 +226,9 @@ func (s *Signer) SignPayload(req *http.Request, payloadHash string) error {
 
 // collectHeaders puts host and every signable header of req into
 // st.headers, sorted. It sets req.Host when the default port is stripped,
-// so that the Host sent is the host signed.
-func (s *Signer) collectHeaders(st *state, req *http.Request) {
+// so that the Host sent is the host signed. A non-nil amzDate is signed as
+// X-Amz-Date in place of the one in the map, which the caller replaces.
+func (s *Signer) collectHeaders(st *state, req *http.Request, amzDate []byte) {
 	host := requestHost(req)
 	if stripped := stripDefaultPort(host, req.URL.Scheme); stripped != host {
 		host = stripped
@@ -235,8 +237,11 @@ func (s *Signer) collectHeaders(st *state, req *http.Request) {
 	st.host[0] = host
 	st.headers.Reset()
 	st.headers.Add("host", st.host[:])
+	if amzDate != nil {
+		st.headers.AddBytes(HeaderDate, amzDate)
+	}
 	for name, values := range req.Header {
-		if signable(name) {
+		if signable(name) && (amzDate == nil || name != HeaderDate) {
 			st.headers.Add(name, values)
 		}
 	}

@@ -95,6 +95,16 @@ func (h *HeaderSet) SetValues(i int, values []string) {
 // orders it among other spellings of the same name.
 func (h *HeaderSet) SetSpelling(i int, name string) { h.ents[i].orig = h.appendSpan(name) }
 
+// AddBytes adds a header with one value given as bytes.
+func (h *HeaderSet) AddBytes(name string, value []byte) {
+	h.Add(name, nil)
+	lo := len(h.buf)
+	h.buf = AppendHeaderValue(h.buf, string(value))
+	e := &h.ents[len(h.ents)-1]
+	e.value = span{uint32(lo), uint32(len(h.buf))}
+	e.set = true
+}
+
 // Has reports whether the values of the i-th header added were set.
 func (h *HeaderSet) Has(i int) bool { return h.ents[i].set }
 
