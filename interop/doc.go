@@ -14,8 +14,15 @@
 //
 //	npm ci --prefix interop/node --no-audit --no-fund
 //
-// Streaming uploads (aws-chunked, STREAMING-* payload hashes) are not
-// implemented by the verifier yet, so every client here is driven to send a
-// plain body with a hex SHA-256 payload hash: plain HTTP, a seekable or
-// in-memory body.
+// The tests named TestStream* upload 1 MiB and 64 MiB (skipped under
+// -short) of random bytes aws-chunked, as each client sends a streaming
+// upload: minio-go with signed chunks (STREAMING-AWS4-HMAC-SHA256-PAYLOAD,
+// and -TRAILER with a signed x-amz-checksum-crc32c trailer), boto3, the AWS
+// CLI and aws-sdk-go-v2 over HTTPS and the JS SDK with a stream body
+// (STREAMING-UNSIGNED-PAYLOAD-TRAILER). Each asserts the payload mode the
+// client declared and the verifier's Result.PayloadHash, that the object
+// stored is the bytes uploaded, and that nothing is stored when the seed
+// signature is wrong or a payload byte is corrupted in transit (a chunk
+// signature or the trailing checksum must catch it). The other tests drive
+// each client to send a plain body with a hex SHA-256 payload hash.
 package interop

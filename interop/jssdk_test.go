@@ -24,8 +24,8 @@ func requireJSSDK(t *testing.T) {
 
 // TestJSSDK puts and gets an object with the AWS SDK for JavaScript v3 and
 // fetches a presigned GET with fetch(). The body is a Buffer, which the SDK
-// signs as a hex SHA-256; a stream would be sent aws-chunked even over plain
-// HTTP, which the verifier does not implement yet.
+// signs as a hex SHA-256; a stream is sent aws-chunked even over plain
+// HTTP (TestStreamJSSDK).
 func TestJSSDK(t *testing.T) {
 	requireJSSDK(t)
 	data := testData()

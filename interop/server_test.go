@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,16 +38,33 @@ type outcome struct {
 	Status int // the status answered, which S3 may make 404 after "OK"
 	// AccessKeyID is the verified identity, or, for SignatureDoesNotMatch,
 	// the access key the bad signature claimed.
-	AccessKeyID   string
-	PayloadHash   string // Result.PayloadHash, for accepted requests
-	SignedHeaders string // Result.SignedHeaders, for accepted requests
+	AccessKeyID string
+	// Result.PayloadHash and Result.SignedHeaders, when the signature
+	// verified (even if the body then failed: a chunk signature, a
+	// checksum).
+	PayloadHash   string
+	SignedHeaders string
 	Err           *sigv4.Error
+
+	// What the client sent, whatever the verdict: the x-amz-content-sha256
+	// header it declared, its headers (Go's server keeps Transfer-Encoding
+	// and Content-Length out of the map), and the body as it came off the
+	// HTTP layer (after HTTP/1.1 chunked decoding), for aws-chunked framing.
+	Declared         string
+	Header           http.Header
+	ContentLength    int64
+	TransferEncoding []string
+	Wire             *wireBody // nil for a request without a body
 }
 
 // s3Server is a minimal in-memory, path-style S3 behind sigv4.Verifier.
 type s3Server struct {
 	*httptest.Server
 	verifier *sigv4.Verifier
+
+	// wrapBody, if set, wraps each request body before verification: a
+	// test uses it to corrupt the bytes in transit.
+	wrapBody func(io.ReadCloser) io.ReadCloser
 
 	mu       sync.Mutex
 	buckets  map[string]bool
@@ -58,7 +76,26 @@ type s3Server struct {
 // secretKey, for region us-east-1 and service s3. The test closes it.
 func newS3Server(t *testing.T) *s3Server {
 	t.Helper()
-	s := &s3Server{
+	s := newS3Handler()
+	// httptest listens on 127.0.0.1 (or [::1]) only.
+	s.Server = httptest.NewServer(s)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// newS3TLSServer is newS3Server over HTTPS, with httptest's self-signed
+// certificate for 127.0.0.1: s.Client() trusts it, and writeCABundle
+// writes it for external clients.
+func newS3TLSServer(t *testing.T) *s3Server {
+	t.Helper()
+	s := newS3Handler()
+	s.Server = httptest.NewTLSServer(s)
+	t.Cleanup(s.Close)
+	return s
+}
+
+func newS3Handler() *s3Server {
+	return &s3Server{
 		verifier: &sigv4.Verifier{
 			Keys:     sigv4.NewKeyring(sigv4.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey}),
 			Regions:  []string{region},
@@ -67,10 +104,6 @@ func newS3Server(t *testing.T) *s3Server {
 		buckets: map[string]bool{},
 		objects: map[string][]byte{},
 	}
-	// httptest listens on 127.0.0.1 (or [::1]) only.
-	s.Server = httptest.NewServer(s)
-	t.Cleanup(s.Close)
-	return s
 }
 
 // putObject stores an object without going through HTTP, so that a test
@@ -80,6 +113,21 @@ func (s *s3Server) putObject(bucket, key string, data []byte) {
 	defer s.mu.Unlock()
 	s.buckets[bucket] = true
 	s.objects[bucket+"/"+key] = data
+}
+
+// object returns a stored object.
+func (s *s3Server) object(bucket, key string) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	data, ok := s.objects[bucket+"/"+key]
+	return data, ok
+}
+
+// objectCount is the number of objects stored.
+func (s *s3Server) objectCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.objects)
 }
 
 // Outcomes returns what the server decided so far, in arrival order.
@@ -98,17 +146,43 @@ type reply struct {
 }
 
 func (s *s3Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	o := outcome{Method: r.Method, Path: r.URL.Path, Presigned: r.URL.Query().Has("X-Amz-Signature")}
+	o := outcome{
+		Method: r.Method, Path: r.URL.Path, Presigned: r.URL.Query().Has("X-Amz-Signature"),
+		Declared: r.Header.Get("X-Amz-Content-Sha256"), Header: r.Header.Clone(),
+		ContentLength: r.ContentLength, TransferEncoding: slices.Clone(r.TransferEncoding),
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		// A shallow copy: the server must keep its own view of the body
+		// (an unread Expect: 100-continue body closes the connection
+		// after the reply; an unread plain one is discarded).
+		r = r.WithContext(r.Context())
+		if s.wrapBody != nil {
+			r.Body = s.wrapBody(r.Body)
+		}
+		o.Wire = &wireBody{body: r.Body}
+		r.Body = o.Wire
+	}
 	var rep reply
 	res, body, err := s.verify(r)
-	if err != nil {
-		o.Code, o.Status, o.AccessKeyID, o.Err = err.Code, err.Status, err.AccessKeyID, err
-		rep = rejectReply(err)
-	} else {
-		o.Code, o.AccessKeyID = "OK", res.Identity.AccessKeyID
+	if res != nil {
+		// The signature verified, even if the body then failed.
+		o.AccessKeyID = res.Identity.AccessKeyID
 		o.PayloadHash, o.SignedHeaders = res.PayloadHash, res.SignedHeaders
+	}
+	if err != nil {
+		o.Code, o.Status, o.Err = err.Code, err.Status, err
+		if err.AccessKeyID != "" {
+			o.AccessKeyID = err.AccessKeyID
+		}
+		rep = rejectReply(err)
+		drainRejected(r, o.Wire)
+	} else {
+		o.Code = "OK"
 		rep = s.serveS3(r, body)
 		o.Status = rep.status
+	}
+	if res != nil {
+		res.Body.Close()
 	}
 	s.mu.Lock()
 	s.outcomes = append(s.outcomes, o)
@@ -125,19 +199,67 @@ func (s *s3Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // verify checks the signature and reads the verified body in full: a
-// declared payload hash is only checked at the end of the body.
+// declared payload hash, a chunk signature or a trailing checksum is only
+// checked as the body is read. A body that fails returns the Result (the
+// signature verified) with the error; nothing of it may be stored. The
+// caller closes Result.Body, after draining the rest of a failed body.
 func (s *s3Server) verify(r *http.Request) (*sigv4.Result, []byte, *sigv4.Error) {
 	res, err := s.verifier.Verify(r)
 	if err != nil {
 		return nil, nil, asSigv4Error(err)
 	}
-	defer res.Body.Close()
 	body, err := io.ReadAll(res.Body)
 	if err != nil {
-		return nil, nil, asSigv4Error(err)
+		return res, nil, asSigv4Error(err)
 	}
 	return res, body, nil
 }
+
+// maxDrain bounds the body read after a rejection.
+const maxDrain = 256 << 20
+
+// drainRejected reads the rest of a rejected request's body (up to
+// maxDrain), so that a client still sending (an upload refused at its seed
+// signature, or in the middle of its chunks) reads the error rather than a
+// reset connection. Amazon S3 may answer early and close instead; a test
+// wants the client's view of the verdict. A client that sent Expect:
+// 100-continue is then asked for its body too: not every client waits for
+// the 100 (Go's net/http does not without an ExpectContinueTimeout), and
+// one that does would otherwise race the reply against a reset.
+func drainRejected(r *http.Request, w *wireBody) {
+	if w == nil {
+		return
+	}
+	io.Copy(io.Discard, io.LimitReader(r.Body, maxDrain))
+}
+
+// wireBody records the body a handler reads: its size, its first and
+// last bytes (the aws-chunked framing of the first chunk and the trailer).
+type wireBody struct {
+	body io.ReadCloser
+	n    int64
+	head []byte
+	tail []byte
+}
+
+const wireKeep = 512
+
+func (w *wireBody) Read(p []byte) (int, error) {
+	n, err := w.body.Read(p)
+	if n > 0 {
+		w.n += int64(n)
+		if len(w.head) < wireKeep {
+			w.head = append(w.head, p[:min(n, wireKeep-len(w.head))]...)
+		}
+		w.tail = append(w.tail, p[max(0, n-wireKeep):n]...)
+		if len(w.tail) > wireKeep {
+			w.tail = append(w.tail[:0], w.tail[len(w.tail)-wireKeep:]...)
+		}
+	}
+	return n, err
+}
+
+func (w *wireBody) Close() error { return w.body.Close() }
 
 // asSigv4Error returns err as the *sigv4.Error that Verify and Result.Body
 // promise; anything else (a broken connection) is an internal error.
