@@ -358,8 +358,14 @@ func (d *Decoder) readLine(max int, trailer bool) ([]byte, error) {
 }
 
 func (d *Decoder) expectCRLF(where string) error {
+	// Byte by byte from the bufio.Reader: io.ReadFull(d.r, b[:]) would
+	// move b to the heap, an allocation per chunk.
 	var b [2]byte
-	if _, err := io.ReadFull(d.r, b[:]); err != nil {
+	var err error
+	if b[0], err = d.r.ReadByte(); err == nil {
+		b[1], err = d.r.ReadByte()
+	}
+	if err != nil {
 		return d.readError(err)
 	}
 	if b != [2]byte{'\r', '\n'} {
