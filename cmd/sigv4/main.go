@@ -17,14 +17,18 @@ import (
 	"strings"
 )
 
-// command is one subcommand: its flags are defined by setup, and run does
-// the work once they are parsed.
+// command is one subcommand: its flags are defined by setup, and the
+// runFunc it returns does the work once they are parsed.
 type command struct {
 	name, summary, usage string
-	setup                func(fs *flag.FlagSet) func(stdin io.Reader, stdout, stderr io.Writer) error
+	setup                func(fs *flag.FlagSet) runFunc
 }
 
-var commands = []*command{signCommand, verifyCommand}
+// runFunc runs a command with its positional arguments, which may come
+// before, between or after the flags, as curl takes them.
+type runFunc func(args []string, stdin io.Reader, stdout, stderr io.Writer) error
+
+var commands = []*command{signCommand, verifyCommand, curlCommand, presignCommand, explainCommand}
 
 const usage = `sigv4 signs and verifies requests with AWS Signature Version 4.
 
@@ -67,19 +71,24 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, cmd.usage); fs.PrintDefaults() }
 	do := cmd.setup(fs)
-	if err := fs.Parse(args[1:]); err != nil {
+	positional, err := parseInterspersed(fs, args[1:])
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
-	err := do(stdin, stdout, stderr)
+	err = do(positional, stdin, stdout, stderr)
 	var exit exitError
+	var coded *codedError
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &exit):
 		return exit.code
+	case errors.As(err, &coded):
+		fmt.Fprintf(stderr, "sigv4 %s: %v\n", cmd.name, err)
+		return coded.code
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "sigv4 %s: %v\n\n", cmd.name, strings.TrimSuffix(err.Error(), ": usage"))
 		fs.Usage()
@@ -87,6 +96,25 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "sigv4 %s: %v\n", cmd.name, err)
 	return 1
+}
+
+// parseInterspersed parses flags and positional arguments in any order;
+// "--" ends the flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		if args[0] == "--" {
+			return append(positional, args[1:]...), nil
+		}
+		positional, args = append(positional, args[0]), args[1:]
+	}
 }
 
 func find(name string) *command {

@@ -30,7 +30,7 @@ Examples:
 
 Flags:
 `,
-	setup: func(fs *flag.FlagSet) func(io.Reader, io.Writer, io.Writer) error {
+	setup: func(fs *flag.FlagSet) runFunc {
 		file := fs.String("request", "", "request `file`, or - for standard input")
 		region := fs.String("region", "", "region of the credential scope")
 		service := fs.String("service", "", "service of the credential scope")
@@ -40,7 +40,10 @@ Flags:
 		expires := fs.Int("expires", 3600, "seconds a presigned URL is valid, 1 to 604800")
 		signBody := fs.Bool("sign-body", false, "send and sign X-Amz-Content-Sha256 (implied by --service s3)")
 		debug := fs.Bool("debug", false, "print the canonical request and string to sign to standard error")
-		return func(stdin io.Reader, stdout, stderr io.Writer) error {
+		return func(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unexpected argument %q: %w", args[0], errUsage)
+			}
 			if err := requireScope(*region, *service); err != nil {
 				return err
 			}

@@ -35,14 +35,17 @@ starting with # are comments.
 
 Flags:
 `,
-	setup: func(fs *flag.FlagSet) func(io.Reader, io.Writer, io.Writer) error {
+	setup: func(fs *flag.FlagSet) runFunc {
 		file := fs.String("request", "", "request `file`, or - for standard input")
 		region := fs.String("region", "", "region the verifier accepts")
 		service := fs.String("service", "", "service the verifier accepts")
 		at := fs.String("time", "", "the verifier's clock, RFC 3339 (default now)")
 		s3 := fs.Bool("s3", false, "use Amazon S3's path rules (implied by --service s3)")
 		keys := fs.String("keys", "", "`file` of access key ID and secret pairs (default: the environment)")
-		return func(stdin io.Reader, stdout, stderr io.Writer) error {
+		return func(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unexpected argument %q: %w", args[0], errUsage)
+			}
 			if err := requireScope(*region, *service); err != nil {
 				return err
 			}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+
+	"github.com/sigv4/sigv4"
+)
+
+var curlCommand = &command{
+	name:    "curl",
+	summary: "send a signed request and stream the response (curl's flags)",
+	usage: `Usage: sigv4 curl [flags] URL
+
+Signs a request with your AWS credentials (found where the AWS CLI finds
+them: environment, --profile or AWS_PROFILE, ~/.aws/config and credentials,
+SSO, credential_process, container or instance metadata), sends it and
+streams the response to standard output. The service and region come from
+the host name (bucket.s3.eu-west-1.amazonaws.com is s3 in eu-west-1) unless
+--service and --region say otherwise.
+
+Uploads to S3 with -T from standard input, or of files over --stream-over,
+go as aws-chunked streams: signed 64 KiB chunks by default,
+--unsigned-payload for unsigned chunks with a trailing CRC32, --trailer to
+add (or choose) a trailing checksum.
+
+Examples:
+  # Read an object:
+  sigv4 curl https://my-bucket.s3.eu-west-1.amazonaws.com/report.csv -o report.csv
+
+  # Upload a file, then from a pipe (streamed in signed chunks):
+  sigv4 curl -T backup.tar https://my-bucket.s3.amazonaws.com/backup.tar
+  tar c dir | sigv4 curl -T - https://my-bucket.s3.amazonaws.com/dir.tar --trailer crc32c
+
+  # Call an API with a JSON body, showing the canonical request:
+  sigv4 curl -v -X POST -H 'Content-Type: application/x-amz-json-1.0' \
+    -H 'X-Amz-Target: DynamoDB_20120810.ListTables' -d '{}' https://dynamodb.us-east-1.amazonaws.com/
+
+  # Against a local S3-compatible server:
+  sigv4 curl --service s3 --region us-east-1 http://127.0.0.1:9000/bucket/key
+
+Exit status: 0 on success, 22 with --fail when the server answers 400 or
+more, 6 or 7 when the host cannot be resolved or reached, 2 for usage
+errors, 1 otherwise.
+
+Flags:
+`,
+	setup: func(fs *flag.FlagSet) runFunc {
+		o := &curlOptions{}
+		o.define(fs)
+		return func(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+			if len(args) != 1 {
+				return fmt.Errorf("want one URL, got %d arguments: %w", len(args), errUsage)
+			}
+			return o.run(context.Background(), args[0], stdin, stdout, stderr)
+		}
+	},
+}
+
+type curlOptions struct {
+	method, data, dataBinary, upload, output string
+	headers                                  stringList
+	include, head, verbose, fail, silent     bool
+	insecure, unsignedPayload                bool
+	region, service, profile, at, trailer    string
+	chunkSize                                int
+	streamOver                               int64
+}
+
+func (o *curlOptions) define(fs *flag.FlagSet) {
+	stringVar(fs, &o.method, []string{"X", "request"}, "", "request `method` (default GET, or PUT with -T, POST with -d)")
+	listVar(fs, &o.headers, []string{"H", "header"}, "add a header, 'Name: value' (repeatable; signed)")
+	stringVar(fs, &o.data, []string{"d", "data"}, "", "send `data` as the body (@FILE reads a file, dropping newlines)")
+	stringVar(fs, &o.dataBinary, []string{"data-binary"}, "", "send `data` as the body exactly (@FILE reads a file)")
+	stringVar(fs, &o.upload, []string{"T", "upload-file"}, "", "upload `file` (- for standard input) with PUT")
+	stringVar(fs, &o.output, []string{"o", "output"}, "", "write the response body to `file`")
+	boolVar(fs, &o.include, []string{"i", "include"}, "write the response status line and headers before the body")
+	boolVar(fs, &o.head, []string{"I", "head"}, "send HEAD and write only the response headers")
+	boolVar(fs, &o.verbose, []string{"v", "verbose"}, "show the canonical request, string to sign and headers on standard error")
+	boolVar(fs, &o.fail, []string{"f", "fail"}, "exit 22, writing no body, when the server answers 400 or more")
+	boolVar(fs, &o.silent, []string{"s", "silent"}, "no progress bar")
+	boolVar(fs, &o.insecure, []string{"k", "insecure"}, "do not check the server's TLS certificate")
+	fs.BoolVar(&o.unsignedPayload, "unsigned-payload", false, "do not sign the body: UNSIGNED-PAYLOAD, or unsigned chunks when streaming")
+	fs.StringVar(&o.trailer, "trailer", "", "trailing checksum of a streamed upload: crc32, crc32c, crc64nvme, sha1, sha256")
+	fs.IntVar(&o.chunkSize, "chunk-size", 64<<10, "chunk size of a streamed upload, in bytes (at least 8192)")
+	fs.Int64Var(&o.streamOver, "stream-over", 64<<20, "stream S3 uploads of files larger than this many bytes")
+	fs.StringVar(&o.region, "region", "", "region of the credential scope (default: from the host, else the profile's)")
+	fs.StringVar(&o.service, "service", "", "service of the credential scope (default: from the host)")
+	fs.StringVar(&o.profile, "profile", "", "AWS CLI profile for credentials and region (default: AWS_PROFILE)")
+	fs.StringVar(&o.at, "time", "", "signing time, RFC 3339 (default now; for reproducing a signature)")
+}
+
+func (o *curlOptions) run(ctx context.Context, rawURL string, stdin io.Reader, stdout, stderr io.Writer) error {
+	u, err := parseURL(rawURL)
+	if err != nil {
+		return err
+	}
+	signer, err := o.signer(ctx, u)
+	if err != nil {
+		return err
+	}
+	req, cleanup, err := o.request(ctx, u, stdin)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	if o.verbose {
+		signer.Debug = func(creq, sts string) {
+			fmt.Fprintf(stderr, "* canonical request:\n%s\n* string to sign:\n%s\n", indent(creq), indent(sts))
+		}
+	}
+	if err := o.sign(signer, req); err != nil {
+		return err
+	}
+	return o.send(req, stdout, stderr)
+}
+
+// parseURL takes a URL as curl does: without a scheme, it is http.
+func parseURL(raw string) (*url.URL, error) {
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("bad URL: %v", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, exitErrorf(1, "unsupported protocol %q: use http or https", u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("URL %q has no host: %w", raw, errUsage)
+	}
+	return u, nil
+}
+
+// signer builds the signer: credentials, and the scope from the flags,
+// the host name or the profile, in that order.
+func (o *curlOptions) signer(ctx context.Context, u *url.URL) (*sigv4.Signer, error) {
+	id, err := resolveIdentity(ctx, o.profile)
+	if err != nil {
+		return nil, err
+	}
+	service, region := inferScope(u.Host)
+	if o.service != "" {
+		service = o.service
+	}
+	if o.region != "" {
+		region = o.region
+	}
+	if region == "" {
+		region = id.region
+	}
+	if service == "" || region == "" {
+		return nil, fmt.Errorf("cannot tell the service and region of %s from its name: pass --service and --region (e.g. --service s3 --region us-east-1)", u.Host)
+	}
+	now, err := clock(o.at)
+	if err != nil {
+		return nil, err
+	}
+	return &sigv4.Signer{Credentials: id.creds, Region: region, Service: service,
+		UnsignedPayload: o.unsignedPayload, Now: now}, nil
+}
+
+func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }
+
+// exitErrorf is an error with a curl-like exit code, after a message.
+func exitErrorf(code int, format string, args ...any) error {
+	return &codedError{code: code, err: fmt.Errorf(format, args...)}
+}
+
+type codedError struct {
+	code int
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }

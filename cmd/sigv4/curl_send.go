@@ -1,0 +1,118 @@
+package main
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+)
+
+// send sends req and writes the response.
+func (o *curlOptions) send(req *http.Request, stdout, stderr io.Writer) error {
+	if o.verbose {
+		writeRequestHead(stderr, req)
+	}
+	progress := o.progressTo(stderr)
+	if req.Body != nil && req.Body != http.NoBody && progress != nil {
+		req.Body = progress.reader(req.Body, req.ContentLength, "sent")
+	}
+	resp, err := o.client().Do(req)
+	if err != nil {
+		return transportError(err)
+	}
+	defer resp.Body.Close()
+	if o.verbose {
+		writeResponseHead(stderr, "< ", resp)
+	}
+	if o.fail && resp.StatusCode >= 400 {
+		return exitErrorf(22, "the server answered %s", resp.Status)
+	}
+	out, closeOut, err := o.outputFile(stdout)
+	if err != nil {
+		return err
+	}
+	defer closeOut()
+	if o.include || o.head {
+		writeResponseHead(out, "", resp)
+	}
+	var src io.Reader = resp.Body
+	if progress != nil {
+		src = progress.reader(resp.Body, resp.ContentLength, "received")
+	}
+	if _, err := io.Copy(out, src); err != nil {
+		return exitErrorf(23, "writing the response: %v", err)
+	}
+	return nil
+}
+
+func (o *curlOptions) client() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	if o.insecure {
+		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+	}
+	return &http.Client{
+		Transport: t,
+		// As curl without -L: a redirect is the answer.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+func (o *curlOptions) outputFile(stdout io.Writer) (io.Writer, func(), error) {
+	if o.output == "" || o.output == "-" {
+		return stdout, func() {}, nil
+	}
+	f, err := os.Create(o.output)
+	if err != nil {
+		return nil, nil, exitErrorf(23, "cannot write %s: %v", o.output, err)
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// transportError gives a failed request curl's exit code.
+func transportError(err error) error {
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &dnsErr):
+		return exitErrorf(6, "could not resolve host %s", dnsErr.Name)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return exitErrorf(28, "timed out: %v", err)
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return exitErrorf(7, "could not connect: %v", opErr.Err)
+	}
+	return exitErrorf(1, "%v", err)
+}
+
+// writeRequestHead writes the request line and headers as sent, "> " first.
+func writeRequestHead(w io.Writer, req *http.Request) {
+	fmt.Fprintf(w, "> %s %s HTTP/1.1\n> Host: %s\n", req.Method, req.URL.RequestURI(), req.Host)
+	if req.ContentLength > 0 {
+		fmt.Fprintf(w, "> Content-Length: %d\n", req.ContentLength)
+	}
+	writeHeader(w, "> ", req.Header)
+	fmt.Fprintln(w, ">")
+}
+
+func writeResponseHead(w io.Writer, prefix string, resp *http.Response) {
+	fmt.Fprintf(w, "%s%s %s\r\n", prefix, resp.Proto, resp.Status)
+	writeHeader(w, prefix, resp.Header)
+	fmt.Fprintf(w, "%s\r\n", prefix)
+}
+
+func writeHeader(w io.Writer, prefix string, h http.Header) {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for _, v := range h[k] {
+			fmt.Fprintf(w, "%s%s: %s\r\n", prefix, k, v)
+		}
+	}
+}
