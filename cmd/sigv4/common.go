@@ -1,7 +1,7 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -28,18 +28,10 @@ func readRequestFile(name string, stdin io.Reader) (*httpfile.File, error) {
 	return httpfile.Read(r)
 }
 
-// envCredentials reads the credentials the AWS CLI reads from the
-// environment.
-func envCredentials() (sigv4.Credentials, error) {
-	c := sigv4.Credentials{
-		AccessKeyID:     os.Getenv("AWS_ACCESS_KEY_ID"),
-		SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
-		SessionToken:    os.Getenv("AWS_SESSION_TOKEN"),
-	}
-	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
-		return c, errors.New("no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)")
-	}
-	return c, nil
+// credentials resolves the credentials to sign with, as the AWS CLI does.
+func credentials(profile string) (sigv4.Credentials, error) {
+	id, err := resolveIdentity(context.Background(), profile)
+	return id.creds, err
 }
 
 // clock returns a fixed clock for an RFC 3339 --time, or time.Now.

@@ -16,9 +16,9 @@ var signCommand = &command{
 	summary: "sign a raw HTTP request file and print the signed request",
 	usage: `Usage: sigv4 sign --request FILE --region R --service S [flags]
 
-Signs the HTTP/1.1 request in FILE ("-" for standard input) with the
-credentials in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN,
-and writes the signed request, in the same format, to standard output.
+Signs the HTTP/1.1 request in FILE ("-" for standard input) with your AWS
+credentials (found where the AWS CLI finds them: AWS_ACCESS_KEY_ID and
+AWS_SECRET_ACCESS_KEY, --profile or AWS_PROFILE, ~/.aws/config), and writes the signed request, in the same format, to standard output.
 
 Examples:
   # Sign with an Authorization header, showing the canonical request:
@@ -39,6 +39,7 @@ Flags:
 		presign := fs.Bool("presign", false, "sign the query string (a presigned URL) instead of adding Authorization")
 		expires := fs.Int("expires", 3600, "seconds a presigned URL is valid, 1 to 604800")
 		signBody := fs.Bool("sign-body", false, "send and sign X-Amz-Content-Sha256 (implied by --service s3)")
+		profile := fs.String("profile", "", "AWS CLI profile for credentials (default: AWS_PROFILE)")
 		debug := fs.Bool("debug", false, "print the canonical request and string to sign to standard error")
 		return func(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			if len(args) > 0 {
@@ -51,7 +52,7 @@ Flags:
 			if err != nil {
 				return err
 			}
-			creds, err := envCredentials()
+			creds, err := credentials(*profile)
 			if err != nil {
 				return err
 			}

@@ -19,8 +19,8 @@ var verifyCommand = &command{
 	usage: `Usage: sigv4 verify --request FILE --region R --service S [flags]
 
 Verifies the signed HTTP/1.1 request in FILE ("-" for standard input), in the
-Authorization header or presigned form, against the credentials in
-AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or those of --keys. On success it
+Authorization header or presigned form, against your AWS credentials (found
+where the AWS CLI finds them), or those of --keys. On success it
 prints the access key and exits 0; otherwise it prints the AWS error code and
 message, and for SignatureDoesNotMatch the canonical request and string to
 sign it computed, and exits 1.
@@ -106,7 +106,7 @@ func report(res *sigv4.Result, err error, stdout, stderr io.Writer) error {
 
 func keyring(file string) (*sigv4.Keyring, error) {
 	if file == "" {
-		c, err := envCredentials()
+		c, err := credentials("")
 		if err != nil {
 			return nil, err
 		}
