@@ -1,7 +1,11 @@
-// Command sigv4 signs and verifies requests with AWS Signature Version 4.
+// Command sigv4 signs, sends and verifies requests with AWS Signature
+// Version 4, and explains why a signature does not match.
 //
 // Usage:
 //
+//	sigv4 curl [curl's flags] URL
+//	sigv4 presign [--expires 15m] [-X METHOD] [-H 'Name: value'] URL
+//	sigv4 explain --request FILE [--error FILE]
 //	sigv4 sign   --request FILE --region R --service S [flags]
 //	sigv4 verify --request FILE --region R --service S [flags]
 //
@@ -30,13 +34,24 @@ type runFunc func(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 
 var commands = []*command{signCommand, verifyCommand, curlCommand, presignCommand, explainCommand}
 
-const usage = `sigv4 signs and verifies requests with AWS Signature Version 4.
+const usage = `sigv4 signs, sends and verifies requests with AWS Signature Version 4,
+and explains why a signature does not match.
 
 Usage:
   sigv4 <command> [flags]
 
 Commands:
 %s
+Examples:
+  sigv4 curl https://my-bucket.s3.eu-west-1.amazonaws.com/report.csv -o report.csv
+  tar c dir | sigv4 curl -T - https://my-bucket.s3.amazonaws.com/dir.tar
+  sigv4 presign --expires 1h https://my-bucket.s3.amazonaws.com/report.csv
+  sigv4 explain --request sent.txt --error response.xml
+
+Credentials are found where the AWS CLI finds them (environment, --profile
+or AWS_PROFILE, ~/.aws/config and credentials, SSO, credential_process,
+container and instance metadata).
+
 Run "sigv4 help <command>" for a command's flags and examples.
 `
 

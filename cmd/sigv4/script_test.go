@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -34,6 +35,9 @@ const (
 )
 
 func TestScripts(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil && ciRun() {
+		t.Fatal("curl is not installed; .ci/run installs it (presign.txtar fetches URLs with it)")
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:   "testdata/script",
 		Setup: scriptSetup,
