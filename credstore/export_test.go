@@ -1,0 +1,4 @@
+package credstore
+
+// OpenSQLite opens a bare SQLite backend, for the conformance suite.
+var OpenSQLite = openSQLite

@@ -1,0 +1,288 @@
+package credstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sigv4/sigv4"
+)
+
+// SigningKey implements sigv4.KeySource. A key that is unknown, disabled,
+// expired, deleted, or temporary with a parent that no longer works gives
+// an error matching sigv4.ErrInvalidAccessKeyID; a scope outside the key's
+// services or regions, one matching both that and ErrNotAllowed. None of
+// these is cached. Other errors are the backend's.
+//
+// A warm request reads no backend: the signing key is cached per access key
+// and scope for Options.CacheTTL (see "Revocation delay" in the package
+// documentation). The Identity carries the key's principal, its session
+// token if temporary, and its expiry.
+func (s *Store) SigningKey(ctx context.Context, accessKeyID string, scope sigv4.Scope) (sigv4.SigningKey, sigv4.Identity, error) {
+	now := s.opts.Now()
+	ck := cacheKey{accessKeyID, scope}
+	if e := s.cache.get(ck, now); e != nil {
+		s.hits.Add(1)
+		s.markUsed(e, accessKeyID, now)
+		return e.key, e.id, nil
+	}
+	s.misses.Add(1)
+	if !validAccessKeyID(accessKeyID) {
+		return sigv4.SigningKey{}, sigv4.Identity{}, invalidKey(accessKeyID, "does not exist")
+	}
+	epoch := s.cache.currentEpoch()
+	id, secret, err := s.lookup(ctx, accessKeyID, scope, now)
+	if err != nil {
+		return sigv4.SigningKey{}, sigv4.Identity{}, err
+	}
+	e := &cacheEntry{key: sigv4.DeriveSigningKey(secret, scope), id: id, fetched: now}
+	s.cache.put(ck, e, epoch, now)
+	s.markUsed(e, accessKeyID, now)
+	return e.key, id, nil
+}
+
+// CacheStats returns how many SigningKey calls were answered from the cache
+// and how many were not (each of which read the backend, unless the access
+// key ID was malformed).
+func (s *Store) CacheStats() (hits, misses uint64) {
+	return s.hits.Load(), s.misses.Load()
+}
+
+// lookup reads an access key and decides whether it may sign for scope.
+func (s *Store) lookup(ctx context.Context, accessKeyID string, scope sigv4.Scope, now time.Time) (sigv4.Identity, string, error) {
+	r, err := s.b.Get(ctx, accessKeyID)
+	if errors.Is(err, ErrNotFound) {
+		return sigv4.Identity{}, "", invalidKey(accessKeyID, "does not exist")
+	}
+	if err != nil {
+		return sigv4.Identity{}, "", err
+	}
+	// An expired session is still looked up: the Verifier checks its
+	// signature and token, then answers ExpiredToken, as AWS does, from
+	// the expiry in the Identity.
+	expiredSession := r.Temporary() && r.Status == Active && r.Expired(now)
+	if err := usable(r.Key, now); err != nil && !expiredSession {
+		return sigv4.Identity{}, "", err
+	}
+	if r.Temporary() {
+		p, err := s.b.Get(ctx, r.Parent)
+		if errors.Is(err, ErrNotFound) {
+			return sigv4.Identity{}, "", invalidKey(accessKeyID, "was issued from a deleted key")
+		}
+		if err != nil {
+			return sigv4.Identity{}, "", err
+		}
+		if err := usable(p.Key, now); err != nil {
+			return sigv4.Identity{}, "", fmt.Errorf("credstore: session %s: %w", accessKeyID, err)
+		}
+	}
+	if !r.Allows(scope) {
+		return sigv4.Identity{}, "", &notAllowedError{accessKeyID, scope}
+	}
+	secret, err := s.sealer.open("secret", accessKeyID, r.SealedSecret)
+	if err != nil {
+		return sigv4.Identity{}, "", err
+	}
+	id := sigv4.Identity{AccessKeyID: accessKeyID, Principal: r.Principal, Expiration: r.Expires}
+	if r.Temporary() {
+		if id.SessionToken, err = s.sealer.open("token", accessKeyID, r.SealedToken); err != nil {
+			return sigv4.Identity{}, "", err
+		}
+	}
+	return id, secret, nil
+}
+
+func usable(k Key, now time.Time) error {
+	switch {
+	case k.Status != Active:
+		return invalidKey(k.AccessKeyID, "is "+string(k.Status))
+	case k.Expired(now):
+		return invalidKey(k.AccessKeyID, "has expired")
+	}
+	return nil
+}
+
+func invalidKey(accessKeyID, why string) error {
+	return fmt.Errorf("credstore: access key %s %s: %w", accessKeyID, why, sigv4.ErrInvalidAccessKeyID)
+}
+
+type notAllowedError struct {
+	accessKeyID string
+	scope       sigv4.Scope
+}
+
+func (e *notAllowedError) Error() string {
+	return fmt.Sprintf("credstore: access key %s may not sign for service %q in region %q", e.accessKeyID, e.scope.Service, e.scope.Region)
+}
+
+func (e *notAllowedError) Is(target error) bool {
+	return target == ErrNotAllowed || errors.Is(sigv4.ErrInvalidAccessKeyID, target)
+}
+
+// keyCache holds the signing keys of a bounded number of (access key,
+// scope) pairs, each for ttl from when it was read. invalidate empties it
+// and moves the epoch on, so that a lookup that read the backend before a
+// change cannot store what it read after the change.
+type keyCache struct {
+	mu    sync.RWMutex
+	max   int
+	ttl   time.Duration // negative: cache nothing
+	epoch uint64
+	keys  map[cacheKey]*cacheEntry
+}
+
+type cacheKey struct {
+	accessKeyID string
+	scope       sigv4.Scope
+}
+
+type cacheEntry struct {
+	key     sigv4.SigningKey
+	id      sigv4.Identity
+	fetched time.Time    // taken before the backend read
+	usedSec atomic.Int64 // last second a use was noted, to note one per second
+}
+
+func (c *keyCache) init(max int, ttl time.Duration) {
+	c.max, c.ttl, c.keys = max, ttl, make(map[cacheKey]*cacheEntry)
+}
+
+// fresh reports whether e may still be used at now: within ttl of its read
+// (a clock gone backwards does not extend that) and not expired.
+func (c *keyCache) fresh(e *cacheEntry, now time.Time) bool {
+	age := now.Sub(e.fetched)
+	return age >= 0 && age < c.ttl && (e.id.Expiration.IsZero() || !now.After(e.id.Expiration))
+}
+
+func (c *keyCache) get(k cacheKey, now time.Time) *cacheEntry {
+	c.mu.RLock()
+	e := c.keys[k]
+	c.mu.RUnlock()
+	if e == nil || !c.fresh(e, now) {
+		return nil
+	}
+	return e
+}
+
+func (c *keyCache) currentEpoch() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.epoch
+}
+
+func (c *keyCache) put(k cacheKey, e *cacheEntry, epoch uint64, now time.Time) {
+	if c.ttl < 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.epoch != epoch {
+		return
+	}
+	if len(c.keys) >= c.max {
+		c.evict(now)
+	}
+	c.keys[k] = e
+}
+
+// evict drops stale entries, and if that frees less than an eighth of the
+// cache, arbitrary ones up to that, so that the next puts are cheap.
+func (c *keyCache) evict(now time.Time) {
+	for k, e := range c.keys {
+		if !c.fresh(e, now) {
+			delete(c.keys, k)
+		}
+	}
+	for k := range c.keys {
+		if len(c.keys) <= c.max-c.max/8-1 {
+			break
+		}
+		delete(c.keys, k)
+	}
+}
+
+func (c *keyCache) invalidate() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
+	clear(c.keys)
+}
+
+// markUsed notes a use of an access key, at most once a second per cache
+// entry, for the next write of last-used times.
+func (s *Store) markUsed(e *cacheEntry, accessKeyID string, now time.Time) {
+	sec := now.Unix()
+	if old := e.usedSec.Load(); old == sec || !e.usedSec.CompareAndSwap(old, sec) {
+		return
+	}
+	s.usedMu.Lock()
+	if now.After(s.used[accessKeyID]) {
+		s.used[accessKeyID] = now
+	}
+	s.usedMu.Unlock()
+}
+
+// withPendingUse returns k with a use not yet written, if later.
+func (s *Store) withPendingUse(k Key) Key {
+	s.usedMu.Lock()
+	t := s.used[k.AccessKeyID]
+	s.usedMu.Unlock()
+	if t.After(k.LastUsed) {
+		k.LastUsed = storeTime(t)
+	}
+	return k
+}
+
+// writeLastUsed writes last-used times every LastUsedInterval until Close.
+func (s *Store) writeLastUsed() {
+	defer close(s.done)
+	t := time.NewTicker(s.opts.LastUsedInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.flushLastUsed()
+		}
+	}
+}
+
+// flushLastUsed writes the pending last-used times; on failure it keeps
+// them for the next try.
+func (s *Store) flushLastUsed() error {
+	s.usedMu.Lock()
+	batch := s.used
+	s.used = make(map[string]time.Time)
+	s.usedMu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	for id, t := range batch {
+		batch[id] = storeTime(t)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := s.b.TouchLastUsed(ctx, batch)
+	if err != nil {
+		s.opts.Logger.Warn("credstore: writing last-used times", "keys", len(batch), "err", err)
+		s.usedMu.Lock()
+		for id, t := range batch {
+			if t.After(s.used[id]) {
+				s.used[id] = t
+			}
+		}
+		s.usedMu.Unlock()
+	}
+	return err
+}
+
+// LogValue keeps the cache (signing keys, session tokens) out of logs.
+func (s *Store) LogValue() slog.Value {
+	hits, misses := s.CacheStats()
+	return slog.GroupValue(slog.Uint64("cache_hits", hits), slog.Uint64("cache_misses", misses))
+}

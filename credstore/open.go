@@ -1,0 +1,89 @@
+package credstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// DefaultURL is the store Open uses for an empty URL: a SQLite file in the
+// working directory.
+const DefaultURL = "sqlite:./sigv4.db"
+
+// Open opens the store at url, creating it (and its sealing key file) on
+// first use unless opts.MustExist. nil opts are the defaults.
+//
+// The URL forms are:
+//
+//	sqlite:PATH[?keyfile=KEYFILE]   a SQLite database file
+//	PATH                            the same
+//	""                              DefaultURL
+//
+// The key file defaults to PATH + ".key". A key file that its group or
+// other users may read is refused: Open says to "chmod 600" it.
+func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
+	if url == "" {
+		url = DefaultURL
+	}
+	scheme, rest, ok := strings.Cut(url, ":")
+	switch {
+	case ok && scheme == "sqlite":
+		return openSQLiteStore(ctx, strings.TrimPrefix(rest, "//"), opts)
+	case ok && (scheme == "postgres" || scheme == "postgresql"):
+		return nil, fmt.Errorf("credstore: %s: the PostgreSQL backend is not built yet; use sqlite:PATH", url)
+	case ok && strings.HasPrefix(rest, "//"):
+		return nil, fmt.Errorf("credstore: %s: unknown store %q; want sqlite:PATH", url, scheme)
+	}
+	return openSQLiteStore(ctx, url, opts)
+}
+
+func openSQLiteStore(ctx context.Context, spec string, opts *Options) (*Store, error) {
+	path, keyFile, err := parseSQLiteSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	if opts != nil && opts.KeyFile != "" {
+		keyFile = opts.KeyFile
+	}
+	if opts != nil && opts.MustExist {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("credstore: no store at %s: %w", path, fs.ErrNotExist)
+		}
+	}
+	b, err := openSQLite(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := loadSealingKey(ctx, keyFile, b)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return newStore(b, s, opts), nil
+}
+
+// parseSQLiteSpec splits "PATH[?keyfile=KEYFILE]".
+func parseSQLiteSpec(spec string) (path, keyFile string, err error) {
+	path, query, _ := strings.Cut(spec, "?")
+	if path == "" {
+		return "", "", fmt.Errorf("credstore: sqlite:%s: no database path", spec)
+	}
+	params, err := url.ParseQuery(query)
+	if err != nil {
+		return "", "", fmt.Errorf("credstore: sqlite:%s: %w", spec, err)
+	}
+	for name := range params {
+		if name != "keyfile" {
+			return "", "", fmt.Errorf("credstore: sqlite:%s: unknown parameter %q (want keyfile)", spec, name)
+		}
+	}
+	keyFile = params.Get("keyfile")
+	if keyFile == "" {
+		keyFile = path + ".key"
+	}
+	return path, keyFile, nil
+}

@@ -1,0 +1,261 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sigv4/sigv4"
+)
+
+// errEntityTooLarge answers a body over Config.MaxBody, as Amazon S3 does.
+var errEntityTooLarge = &sigv4.Error{Code: "EntityTooLarge", Status: http.StatusBadRequest,
+	Message: "Your proposed upload exceeds the maximum allowed size"}
+
+// verifiedBody returns what the upstream may read of a verified request and
+// its length (-1 if unknown), or the error that ends the request:
+//
+//   - a declared (or computed) SHA-256: the whole body, once it matched;
+//   - a streaming payload: the decoded body, its last byte held back
+//     until the decoder reached a clean end;
+//   - UNSIGNED-PAYLOAD: the body as it arrives, bounded by MaxBody.
+func (g *Gateway) verifiedBody(x *exchange) (io.Reader, int64, *sigv4.Error) {
+	res := x.res
+	switch {
+	case res.Body == nil || res.Body == http.NoBody:
+		return nil, 0, nil
+	case streaming(res.PayloadHash):
+		if res.ContentLength > g.maxBody {
+			return nil, 0, errEntityTooLarge
+		}
+		if res.ContentLength == 0 {
+			// Nothing to hold back: check the whole stream first.
+			if _, err := io.Copy(io.Discard, res.Body); err != nil {
+				return nil, 0, bodyError(err)
+			}
+			return nil, 0, nil
+		}
+		return &holdback{r: res.Body, left: res.ContentLength}, res.ContentLength, nil
+	case res.PayloadHash == sigv4.UnsignedPayload:
+		if x.req.ContentLength > g.maxBody {
+			return nil, 0, errEntityTooLarge
+		}
+		if x.req.ContentLength == 0 {
+			return nil, 0, nil
+		}
+		return &maxReader{r: res.Body, left: g.maxBody}, x.req.ContentLength, nil
+	}
+	if x.req.ContentLength > g.maxBody {
+		return nil, 0, errEntityTooLarge
+	}
+	body, n, clean, err := g.hold(res.Body, x.req.ContentLength)
+	x.clean = clean
+	if err != nil {
+		return nil, 0, err
+	}
+	if n == 0 {
+		return nil, 0, nil
+	}
+	return body, n, nil
+}
+
+// hold reads a body whose end checks its hash, in memory up to maxMemory
+// and then in a temporary file, and returns it once it verified. clean, if
+// not nil, removes the file.
+func (g *Gateway) hold(body io.Reader, length int64) (r io.Reader, n int64, clean func(), e *sigv4.Error) {
+	var buf bytes.Buffer
+	if length > 0 && length <= g.maxMemory {
+		buf.Grow(int(length))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(body, g.maxMemory+1))
+	if err != nil {
+		return nil, 0, nil, bodyError(err)
+	}
+	if n <= g.maxMemory {
+		return bytes.NewReader(buf.Bytes()), n, nil, nil
+	}
+	f, err := os.CreateTemp(g.tempDir, "sigv4-gateway-*")
+	if err != nil {
+		return nil, 0, nil, asError(err)
+	}
+	// Unlinked at once where the system allows it, so that a crash leaves
+	// nothing behind; removed again when done where it does not.
+	os.Remove(f.Name())
+	clean = func() { f.Close(); os.Remove(f.Name()) }
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		return nil, 0, clean, asError(err)
+	}
+	buf = bytes.Buffer{}
+	m, err := io.Copy(fileWriter{f}, io.LimitReader(body, g.maxBody-n+1))
+	n += m
+	switch {
+	case err != nil:
+		return nil, 0, clean, bodyError(err) // the body's, or fileWriter's
+	case n > g.maxBody:
+		return nil, 0, clean, errEntityTooLarge
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, 0, clean, asError(err)
+	}
+	return f, n, clean, nil
+}
+
+// fileWriter hides the file's ReadFrom, so that a read error of the body
+// (a mismatch, the client's) stays apart from a write error of the file.
+type fileWriter struct{ f *os.File }
+
+func (w fileWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil {
+		err = &sigv4.Error{Code: sigv4.ErrInternalError.Code, Status: sigv4.ErrInternalError.Status,
+			Message: "We encountered an internal error. Please try again.", Err: err}
+	}
+	return n, err
+}
+
+// holdback releases a decoded stream of a known length but its last byte,
+// which it releases only together with the end of the stream: the decoder
+// checks the final chunk, the trailers, their checksum and the length only
+// at the end, and an HTTP client that wrote Content-Length bytes may
+// consider the request complete.
+type holdback struct {
+	r    io.Reader
+	left int64 // bytes not yet released
+}
+
+func (h *holdback) Read(p []byte) (int, error) {
+	switch {
+	case len(p) == 0:
+		return 0, nil
+	case h.left == 0:
+		return 0, io.EOF
+	case h.left > 1:
+		n, err := h.r.Read(p[:min(int64(len(p)), h.left-1)])
+		h.left -= int64(n)
+		return n, noEOF(err)
+	}
+	var last, more [1]byte
+	if _, err := io.ReadFull(h.r, last[:]); err != nil {
+		return 0, noEOF(err)
+	}
+	switch n, err := io.ReadFull(h.r, more[:]); {
+	case n > 0:
+		return 0, errLonger
+	case err != io.EOF:
+		return 0, err
+	}
+	p[0], h.left = last[0], 0
+	return 1, io.EOF
+}
+
+// errLonger reports a decoder that returned more than its declared length,
+// which it never does.
+var errLonger = errors.New("gateway: the decoded body is longer than declared")
+
+// noEOF turns an early end into io.ErrUnexpectedEOF.
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// maxReader fails a body that goes past its bound.
+type maxReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (m *maxReader) Read(p []byte) (int, error) {
+	if m.left < 0 {
+		return 0, errEntityTooLarge
+	}
+	p = p[:min(int64(len(p)), m.left+1)]
+	n, err := m.r.Read(p)
+	m.left -= int64(n)
+	if m.left < 0 {
+		return 0, errEntityTooLarge
+	}
+	return n, err
+}
+
+// guardedBody is the body the upstream reads. It records the first failure
+// as the error the client gets, and once the handler is done (stop), it
+// reads no more: the transport may still be reading when the handler
+// returns, and the client's body is not the transport's after that.
+type guardedBody struct {
+	mu      sync.Mutex // held during a read
+	r       io.Reader
+	stopped bool
+	failed  atomic.Pointer[sigv4.Error]
+}
+
+// errStopped is what the upstream reads after the handler stopped.
+var errStopped = errors.New("gateway: the request is over")
+
+func (b *guardedBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e := b.failed.Load(); e != nil {
+		return 0, e
+	}
+	if b.stopped {
+		return 0, errStopped
+	}
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		e := bodyError(err)
+		b.failed.Store(e)
+		return n, e
+	}
+	return n, err
+}
+
+// Close does nothing: the client's body is the server's to close.
+func (b *guardedBody) Close() error { return nil }
+
+// stop ends the upstream's reads, once a read in progress returned, and
+// returns the failure of the body, if any. b may be nil.
+func (b *guardedBody) stop() *sigv4.Error {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stopped = true
+	return b.failed.Load()
+}
+
+// failure returns the failure of the body so far, if any, without waiting
+// for a read in progress.
+func (b *guardedBody) failure() *sigv4.Error { return b.failed.Load() }
+
+// bodyError is the error a client gets for its body: the verifier's or
+// the gateway's *sigv4.Error, or IncompleteBody for a body that could not
+// be read.
+func bodyError(err error) *sigv4.Error {
+	var e *sigv4.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &sigv4.Error{Code: sigv4.ErrIncompleteBody.Code, Status: sigv4.ErrIncompleteBody.Status,
+		Message: "The request body ended before its declared length.", Err: err}
+}
+
+// countingBody counts the bytes of the client's body.
+type countingBody struct {
+	r io.ReadCloser
+	n int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingBody) Close() error { return c.r.Close() }

@@ -1,0 +1,468 @@
+// Package gateway puts AWS-compatible authentication in front of any HTTP
+// service: a [Gateway] verifies every request with a [sigv4.Verifier] and
+// forwards only what verified to an upstream, with the verified identity in
+// headers. It is the one place where a [*sigv4.Error] becomes an HTTP
+// response body, as AWS writes it: the XML of Amazon S3 or of the query
+// protocol (STS, IAM), or the JSON of the AWS JSON protocol. Every answer
+// carries a request ID (x-amz-request-id and x-amzn-RequestId, also sent
+// upstream) and a Date header, which SDKs use to correct clock skew.
+//
+// # What the upstream receives
+//
+// The request as the client sent it, less its authentication, with the body
+// the signature vouches for:
+//
+//   - X-Sigv4-Access-Key and X-Sigv4-Principal name the verified signer
+//     (X-Sigv4-Principal only when the KeySource names one), and
+//     X-Sigv4-Request-Id the request ID the client is told. Any X-Sigv4-*
+//     header the client sent is removed first, whatever its case or
+//     spelling with underscores, so an upstream can trust these.
+//   - The Authorization header, the X-Amz-Date and X-Amz-Security-Token
+//     headers, and the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date,
+//     X-Amz-Expires, X-Amz-SignedHeaders, X-Amz-Signature and
+//     X-Amz-Security-Token query parameters of a presigned URL are removed;
+//     the rest of the raw query is kept byte for byte. The session token is
+//     a credential and the date only a part of the signature, so neither
+//     is the upstream's business; the upstream cannot check a signature
+//     anyway, because the gateway changes what was signed.
+//   - A streaming (aws-chunked) body is forwarded decoded: Content-Length is
+//     x-amz-decoded-content-length, x-amz-content-sha256 becomes
+//     UNSIGNED-PAYLOAD, aws-chunked leaves Content-Encoding (which goes if
+//     nothing is left), and x-amz-decoded-content-length and x-amz-trailer
+//     are removed. Expect and the request's HTTP trailers are removed too.
+//
+// # No unverified byte reaches the upstream
+//
+// A body with a declared SHA-256 (or none, which the verifier hashes) is
+// held, in memory up to Config.MaxMemoryBody and then in an unlinked
+// temporary file, until it matches; only then does the upstream see the
+// request, with its Content-Length. A streaming body is forwarded as it is
+// decoded, each signed chunk once its signature matched; its last byte is
+// held back until the decoder has checked the final chunk, the trailers,
+// their checksum and the decoded length, so that the upstream never
+// receives a complete request that later fails. On failure the upstream
+// connection is aborted mid-request and the client gets the error.
+// An UNSIGNED-PAYLOAD body has nothing to verify and is forwarded as it
+// arrives.
+//
+// # Operations
+//
+// [Gateway.AdminHandler] serves /healthz and /metrics (Prometheus). It is a
+// separate handler, meant for a separate listener: on the gateway's own
+// listener every path belongs to the upstream (an S3 bucket may well be
+// called "metrics" or "healthz"), and every request there must be signed.
+// [NewServer] returns an http.Server with the recommended limits; shutting
+// down gracefully is http.Server.Shutdown, preceded by [Gateway.Drain] so
+// that load balancers see /healthz fail first.
+package gateway
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sigv4/sigv4"
+)
+
+// Defaults of Config's zero-valued fields.
+const (
+	DefaultMaxMemoryBody = 8 << 20
+	// DefaultMaxBody is the largest object Amazon S3 accepts in one PUT.
+	DefaultMaxBody = 5 << 30
+)
+
+// Error formats (see Config.ErrorFormat).
+const (
+	FormatXML  = "xml"  // <Error> (Amazon S3) or <ErrorResponse> (query protocol)
+	FormatJSON = "json" // AWS JSON protocol: {"__type": ..., "message": ...}
+)
+
+// Config configures a Gateway. Verifier is required; every other zero value
+// is a safe default.
+type Config struct {
+	// Verifier checks every request. Its Services must include those the
+	// clients sign for ("s3", "sts", ...).
+	Verifier *sigv4.Verifier
+
+	// Upstream is where verified requests go: scheme, host and an optional
+	// path prefix. Nil means the built-in whoami service, which answers
+	// STS GetCallerIdentity and, to anything else, the verified identity
+	// as JSON.
+	Upstream *url.URL
+	// PreserveHost sends the client's Host header upstream (needed by an
+	// upstream that serves virtual-hosted S3 buckets) instead of the
+	// upstream's host.
+	PreserveHost bool
+	// Transport carries requests to the upstream (default
+	// http.DefaultTransport); unused without an Upstream.
+	Transport http.RoundTripper
+
+	// ErrorFormat is FormatXML (the default) or FormatJSON. XML is what
+	// AWS writes for the service a request is signed for: Amazon S3's
+	// <Error> for S3 (and for a request whose service cannot be read), the
+	// query protocol's <ErrorResponse> for any other (STS, IAM, SQS, ...).
+	// JSON is the AWS JSON protocol's, with the names the JSON services
+	// give the signature errors (SignatureDoesNotMatch is
+	// InvalidSignatureException).
+	ErrorFormat string
+
+	// MaxMemoryBody is how much of a body with a declared hash is held in
+	// memory while it is verified; the rest goes to a temporary file
+	// (default 8 MiB).
+	MaxMemoryBody int64
+	// MaxBody bounds every request body: held, streamed or unsigned
+	// (default 5 GiB). A larger body is answered with EntityTooLarge.
+	MaxBody int64
+	// TempDir holds the temporary files of large bodies (default
+	// os.TempDir()). They are unlinked as soon as they are created.
+	TempDir string
+
+	// Logger receives one line per request (default slog.Default()). No
+	// secret, signature, session token, query string or Authorization
+	// header is ever logged.
+	Logger *slog.Logger
+	// Registry receives the gateway's metrics. Nil means a registry of
+	// the gateway's own (with the Go and process collectors), served by
+	// AdminHandler; pass one to share it with other metrics.
+	Registry *prometheus.Registry
+	// KeyCacheStats, if set, reports the hits and misses of the key cache
+	// behind the Verifier, exported as counters.
+	KeyCacheStats func() (hits, misses uint64)
+}
+
+// Gateway is an http.Handler that verifies requests and forwards them. It
+// is safe for concurrent use.
+type Gateway struct {
+	verifier  *sigv4.Verifier
+	proxy     *httputil.ReverseProxy
+	upstream  *url.URL
+	preserve  bool
+	json      bool
+	maxMemory int64
+	maxBody   int64
+	tempDir   string
+	log       *slog.Logger
+	metrics   *metrics
+	draining  atomic.Bool
+}
+
+var _ http.Handler = (*Gateway)(nil)
+
+// New returns a Gateway, or an error if cfg is not usable.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.Verifier == nil {
+		return nil, errors.New("gateway: Config.Verifier is required")
+	}
+	g := &Gateway{
+		verifier:  cfg.Verifier,
+		upstream:  cfg.Upstream,
+		preserve:  cfg.PreserveHost,
+		maxMemory: cmp.Or(cfg.MaxMemoryBody, DefaultMaxMemoryBody),
+		maxBody:   cmp.Or(cfg.MaxBody, DefaultMaxBody),
+		tempDir:   cmp.Or(cfg.TempDir, os.TempDir()),
+		log:       cmp.Or(cfg.Logger, slog.Default()),
+	}
+	switch cfg.ErrorFormat {
+	case "", FormatXML:
+	case FormatJSON:
+		g.json = true
+	default:
+		return nil, fmt.Errorf("gateway: unknown ErrorFormat %q: use %q or %q", cfg.ErrorFormat, FormatXML, FormatJSON)
+	}
+	if g.maxMemory < 0 || g.maxBody < 0 {
+		return nil, errors.New("gateway: MaxMemoryBody and MaxBody must not be negative")
+	}
+	g.maxMemory = min(g.maxMemory, g.maxBody)
+	transport := cfg.Transport
+	if g.upstream == nil {
+		g.upstream = &url.URL{Scheme: "http", Host: "whoami.invalid"}
+		transport = whoami{}
+	} else if (g.upstream.Scheme != "http" && g.upstream.Scheme != "https") || g.upstream.Host == "" {
+		return nil, fmt.Errorf("gateway: Upstream %q must be an absolute http or https URL", g.upstream.Redacted())
+	}
+	m, err := newMetrics(cfg.Registry, cfg.KeyCacheStats)
+	if err != nil {
+		return nil, err
+	}
+	g.metrics = m
+	g.proxy = &httputil.ReverseProxy{
+		Rewrite:        g.rewrite,
+		Transport:      transport,
+		ModifyResponse: g.modifyResponse,
+		ErrorHandler:   g.proxyError,
+		ErrorLog:       slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+	}
+	return g, nil
+}
+
+// Drain makes /healthz fail from now on, so that load balancers stop
+// sending requests before the server shuts down. Requests are still served.
+func (g *Gateway) Drain() { g.draining.Store(true) }
+
+// ServeHTTP verifies r and forwards it, or answers with the AWS error.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	x := g.begin(w, r)
+	defer g.end(x)
+
+	res, err := g.verifier.Verify(x.req)
+	if err != nil {
+		g.reject(x, asError(err))
+		return
+	}
+	x.res = res
+	body, n, verr := g.verifiedBody(x)
+	if verr != nil {
+		g.reject(x, verr)
+		return
+	}
+	x.code = "OK"
+	in := x.req.WithContext(x.req.Context()) // x.req keeps the client's length
+	in.Body, in.ContentLength, in.TransferEncoding, in.Trailer = http.NoBody, n, nil, nil
+	if body != nil {
+		x.body = &guardedBody{r: body}
+		in.Body = x.body
+	}
+	g.proxy.ServeHTTP(x.w, in)
+}
+
+// exchange is the gateway's state of one request.
+type exchange struct {
+	id    string
+	start time.Time
+	w     *responseWriter
+	req   *http.Request // a shallow copy of the client's, with raw as its body
+	raw   *countingBody // the client's body as it arrives
+	res   *sigv4.Result
+	body  *guardedBody // what the upstream reads; nil for no body
+	code  string       // the outcome: "OK" or the AWS error code
+	err   error        // an internal cause, for the log
+	clean func()       // removes a held body
+}
+
+type exchangeKey struct{}
+
+func exchangeOf(ctx context.Context) *exchange {
+	return ctx.Value(exchangeKey{}).(*exchange)
+}
+
+func (g *Gateway) begin(w http.ResponseWriter, r *http.Request) *exchange {
+	x := &exchange{id: newRequestID(), start: time.Now(), w: &responseWriter{ResponseWriter: w}}
+	x.req = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x))
+	if r.Body == nil || r.Body == http.NoBody {
+		x.raw = &countingBody{r: http.NoBody} // the verifier knows NoBody
+	} else {
+		x.raw = &countingBody{r: r.Body}
+		x.req.Body = x.raw
+	}
+	g.metrics.inFlight.Inc()
+	return x
+}
+
+// end stops the upstream's reads of the client's body, removes a held body
+// and records the request.
+func (g *Gateway) end(x *exchange) {
+	if x.body != nil {
+		// The client has its answer before waiting for a read of its body
+		// that the transport may still have in progress.
+		http.NewResponseController(x.w).Flush()
+		x.body.stop()
+	}
+	if x.clean != nil {
+		x.clean()
+	}
+	g.metrics.inFlight.Dec()
+	g.record(x)
+}
+
+// reject answers with e, after reading what is left of a small body so that
+// a client still sending reads the answer rather than a reset.
+func (g *Gateway) reject(x *exchange, e *sigv4.Error) {
+	x.code = e.Code
+	if e.Err != nil {
+		x.err = e.Err
+	}
+	if x.body != nil {
+		x.body.stop()
+	}
+	if !drain(x.req, x.raw) {
+		x.w.Header().Set("Connection", "close")
+	}
+	writeError(x.w, x.req, e, x.id, g.errorStyle(x))
+}
+
+// errorStyle is the shape of the errors of x: JSON if so configured; else
+// the XML AWS writes for the request's service: Amazon S3's for S3 (and for
+// a request whose service cannot be read), the query protocol's for any
+// other service (STS, IAM, SQS...), whose SDKs read no other.
+func (g *Gateway) errorStyle(x *exchange) style {
+	if g.json {
+		return styleJSON
+	}
+	service := ""
+	if x.res != nil {
+		service = x.res.Scope.Service
+	} else {
+		_, service = claimedCredential(x.req)
+	}
+	switch service {
+	case "", "s3", "s3-object-lambda", "s3-outposts", "s3express":
+		return styleS3
+	}
+	return styleQuery
+}
+
+// maxDrain bounds what is read of a rejected request's body.
+const maxDrain = 8 << 20
+
+// drain reads the rest of a rejected body, up to maxDrain, and reports
+// whether it all was read. A client that sent Expect: 100-continue is asked
+// for its body too: not every client waits for the 100, and one that does
+// would otherwise race the reply against a reset.
+func drain(r *http.Request, raw *countingBody) bool {
+	if r.ContentLength >= 0 && r.ContentLength-raw.n > maxDrain {
+		return false
+	}
+	n, err := io.Copy(io.Discard, io.LimitReader(raw, maxDrain+1))
+	return err == nil && n <= maxDrain
+}
+
+// rewrite turns the verified request into the upstream's.
+func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
+	x := exchangeOf(pr.In.Context())
+	pr.Out.URL.RawQuery = withoutAuthParams(pr.Out.URL.RawQuery)
+	pr.SetURL(g.upstream)
+	if g.preserve {
+		pr.Out.Host = pr.In.Host
+	}
+	pr.SetXForwarded()
+	rewriteHeaders(pr.Out.Header, x.res, x.id)
+}
+
+// modifyResponse gives the upstream's answer the gateway's request ID, or
+// turns it into an error if the body failed to verify meanwhile.
+func (g *Gateway) modifyResponse(resp *http.Response) error {
+	x := exchangeOf(resp.Request.Context())
+	if x.body != nil {
+		if e := x.body.failure(); e != nil {
+			return e
+		}
+	}
+	setRequestID(resp.Header, x.id)
+	return nil
+}
+
+// errBadGateway answers for an upstream that could not be reached.
+var errBadGateway = &sigv4.Error{Code: "BadGateway", Status: http.StatusBadGateway,
+	Message: "The gateway could not get an answer from the service behind it."}
+
+// proxyError answers for a request the upstream did not answer: because
+// its body failed to verify (the upstream request was aborted), because the
+// client left, or because the upstream failed.
+func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	x := exchangeOf(r.Context())
+	if e := x.body.stop(); e != nil {
+		g.reject(x, e)
+		return
+	}
+	if r.Context().Err() != nil {
+		x.code, x.err = "ClientClosedRequest", err
+		x.w.WriteHeader(499) // as nginx logs it; the client is gone
+		return
+	}
+	var e *sigv4.Error
+	if errors.As(err, &e) { // a ModifyResponse failure after the body was stopped
+		g.reject(x, e)
+		return
+	}
+	e = &sigv4.Error{Code: errBadGateway.Code, Status: errBadGateway.Status, Message: errBadGateway.Message, Err: err}
+	g.reject(x, e)
+}
+
+// asError returns err as an *sigv4.Error; any other error is internal.
+func asError(err error) *sigv4.Error {
+	var e *sigv4.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &sigv4.Error{Code: sigv4.ErrInternalError.Code, Status: sigv4.ErrInternalError.Status,
+		Message: "We encountered an internal error. Please try again.", Err: err}
+}
+
+// record logs the request and counts it.
+func (g *Gateway) record(x *exchange) {
+	d := time.Since(x.start)
+	status := cmp.Or(x.w.status, http.StatusOK)
+	code := cmp.Or(x.code, "InternalError") // a panic before any verdict
+	g.metrics.observe(x.req.Method, code, d, x.raw.n, x.w.n)
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", x.id),
+		slog.String("method", x.req.Method),
+		slog.String("path", x.req.URL.Path),
+		slog.Int("status", status),
+		slog.String("code", code),
+		slog.String("access_key_id", accessKeyID(x)),
+		slog.Duration("duration", d),
+		slog.Int64("bytes_in", x.raw.n),
+		slog.Int64("bytes_out", x.w.n),
+	}
+	if x.err != nil {
+		attrs = append(attrs, slog.String("error", x.err.Error()))
+	}
+	g.log.LogAttrs(x.req.Context(), level, "request", attrs...)
+}
+
+// accessKeyID is the verified access key, or the one a rejected request
+// claimed (an access key ID is not a secret; it is what an operator
+// searches for).
+func accessKeyID(x *exchange) string {
+	if x.res != nil {
+		return x.res.Identity.AccessKeyID
+	}
+	id, _ := claimedCredential(x.req)
+	return id
+}
+
+// claimedCredential reads the access key ID and the service of the
+// credential a request carries, without checking anything.
+func claimedCredential(r *http.Request) (accessKeyID, service string) {
+	cred := ""
+	if v := r.Header.Get(sigv4.HeaderAuthorization); v != "" {
+		_, cred, _ = strings.Cut(v, "Credential=")
+		cred, _, _ = strings.Cut(cred, ",")
+	} else if q := r.URL.RawQuery; strings.Contains(q, "Credential=") {
+		cred, _ = url.QueryUnescape(queryParam(q, "X-Amz-Credential"))
+	}
+	// AKID/20130524/us-east-1/s3/aws4_request, or without the region for
+	// SigV4a.
+	parts := strings.Split(cred, "/")
+	if (len(parts) != 5 && len(parts) != 4) || len(parts[0]) > 128 {
+		return "", ""
+	}
+	return parts[0], parts[len(parts)-2]
+}
+
+// queryParam returns the raw value of the first parameter called name.
+func queryParam(rawQuery, name string) string {
+	for field := range strings.SplitSeq(rawQuery, "&") {
+		if n, v, _ := strings.Cut(field, "="); n == name {
+			return v
+		}
+	}
+	return ""
+}

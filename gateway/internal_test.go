@@ -1,0 +1,167 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"testing"
+	"testing/iotest"
+
+	"github.com/sigv4/sigv4"
+)
+
+func TestWithoutAuthParams(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"", ""},
+		{"a=1&b=2", "a=1&b=2"},
+		{"uploads", "uploads"},
+		{"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20130524%2Fus-east-1%2Fs3%2Faws4_request" +
+			"&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=abc", ""},
+		{"b=%2F&X-Amz-Signature=abc&a=1+2&&X-Amz-Security-Token=tok&c", "b=%2F&a=1+2&&c"},
+		{"X-Amz-%53ignature=abc&x=1", "x=1"},           // names compared decoded, as the verifier does
+		{"x-amz-signature=abc", "x-amz-signature=abc"}, // query names are case-sensitive
+		{"X-Amz-Content-Sha256=UNSIGNED-PAYLOAD&X-Amz-Expires=5", "X-Amz-Content-Sha256=UNSIGNED-PAYLOAD"},
+		{"versionId=X-Amz-Signature", "versionId=X-Amz-Signature"},
+	} {
+		if got := withoutAuthParams(tt.in); got != tt.want {
+			t.Errorf("withoutAuthParams(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestRemoveAWSChunked(t *testing.T) {
+	for _, tt := range []struct {
+		in   []string
+		want []string
+	}{
+		{[]string{"aws-chunked"}, nil},
+		{[]string{"aws-chunked,gzip"}, []string{"gzip"}},
+		{[]string{"gzip, AWS-Chunked", "br"}, []string{"gzip, br"}},
+		{[]string{" , aws-chunked ,"}, nil},
+	} {
+		h := http.Header{"Content-Encoding": tt.in}
+		removeAWSChunked(h)
+		if got := h.Values("Content-Encoding"); !equal(got, tt.want) {
+			t.Errorf("%q: got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestIsIdentityHeader(t *testing.T) {
+	for name, want := range map[string]bool{
+		"X-Sigv4-Principal": true, "X_sigv4_principal": true, "x-SIGV4-anything": true, "X-Sigv4-": true,
+		"X-Sigv4": false, "X-Amz-Date": false, "Sigv4-Principal": false,
+	} {
+		if got := isIdentityHeader(name); got != want {
+			t.Errorf("isIdentityHeader(%q) = %v", name, got)
+		}
+	}
+}
+
+// TestHoldback checks that the last byte comes only with a clean end, one
+// byte at a time or all at once.
+func TestHoldback(t *testing.T) {
+	data := []byte("0123456789")
+	bad := errors.New("bad trailer")
+	for _, tt := range []struct {
+		name string
+		r    io.Reader
+		want []byte
+		err  error
+	}{
+		{"clean", bytes.NewReader(data), data, nil},
+		{"clean/one-byte-reads", iotest.OneByteReader(bytes.NewReader(data)), data, nil},
+		{"clean/data-with-eof", iotest.DataErrReader(bytes.NewReader(data)), data, nil},
+		{"failing-end", io.MultiReader(bytes.NewReader(data), iotest.ErrReader(bad)), data[:9], bad},
+		{"short", bytes.NewReader(data[:5]), data[:5], io.ErrUnexpectedEOF},
+		{"long", bytes.NewReader(append(data, 'x')), data[:9], errLonger},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, size := range []int{1, 3, 64} {
+				h := &holdback{r: tt.r, left: int64(len(data))}
+				if s, ok := tt.r.(io.Seeker); ok {
+					s.Seek(0, io.SeekStart)
+				}
+				got, err := readAll(h, size)
+				if !bytes.Equal(got, tt.want) || !errors.Is(err, tt.err) {
+					t.Errorf("reads of %d: %q, %v; want %q, %v", size, got, err, tt.want, tt.err)
+				}
+				if tt.name != "clean" {
+					break // the other readers cannot be rewound
+				}
+			}
+		})
+	}
+}
+
+// readAll is io.ReadAll with reads of size bytes, returning nil for EOF.
+func readAll(r io.Reader, size int) ([]byte, error) {
+	var out []byte
+	buf := make([]byte, size)
+	for range 1000 {
+		n, err := r.Read(buf)
+		out = append(out, buf[:n]...)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, io.ErrNoProgress
+}
+
+func TestCallerOf(t *testing.T) {
+	for _, tt := range []struct {
+		key, principal string
+		arn, account   string
+	}{
+		{"AKID", "arn:aws:iam::123456789012:user/alice", "arn:aws:iam::123456789012:user/alice", "123456789012"},
+		{"AKID", "arn:aws:sts::123456789012:assumed-role/r/s", "arn:aws:sts::123456789012:assumed-role/r/s", "123456789012"},
+		{"AKID", "arn:aws:iam::not-an-account:user/x", "arn:aws:iam::not-an-account:user/x", "000000000000"},
+		{"AKID", "bob", "arn:aws:iam::000000000000:user/bob", "000000000000"},
+		{"AKID", "", "arn:aws:iam::000000000000:user/AKID", "000000000000"},
+	} {
+		c := callerOf(tt.key, tt.principal)
+		if c.Arn != tt.arn || c.Account != tt.account || c.UserID != tt.key {
+			t.Errorf("callerOf(%q, %q) = %+v", tt.key, tt.principal, c)
+		}
+	}
+}
+
+func TestErrorStyle(t *testing.T) {
+	g := &Gateway{}
+	for auth, want := range map[string]style{
+		"": styleS3,
+		"AWS4-HMAC-SHA256 Credential=AKID/20130524/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=x":  styleS3,
+		"AWS4-HMAC-SHA256 Credential=AKID/20130524/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=x": styleQuery,
+		"AWS4-ECDSA-P256-SHA256 Credential=AKID/20130524/iam/aws4_request, SignedHeaders=host, Signature=x":     styleQuery,
+	} {
+		r, _ := http.NewRequest("GET", "http://x/", nil)
+		r.Header.Set("Authorization", auth)
+		if got := g.errorStyle(&exchange{req: r}); got != want {
+			t.Errorf("%q: style %d, want %d", auth, got, want)
+		}
+	}
+	r, _ := http.NewRequest("GET", "http://x/?X-Amz-Credential=AKID%2F20130524%2Fus-east-1%2Fsqs%2Faws4_request", nil)
+	if got := g.errorStyle(&exchange{req: r}); got != styleQuery {
+		t.Errorf("presigned sqs: style %d", got)
+	}
+	g.json = true
+	if got := g.errorStyle(&exchange{req: r, res: &sigv4.Result{}}); got != styleJSON {
+		t.Errorf("json: style %d", got)
+	}
+}

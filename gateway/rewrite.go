@@ -1,0 +1,137 @@
+package gateway
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/sigv4/sigv4"
+	"github.com/sigv4/sigv4/internal/authz"
+)
+
+// Headers the gateway sends upstream. Inbound copies are always removed.
+const (
+	HeaderAccessKey = "X-Sigv4-Access-Key"
+	HeaderPrincipal = "X-Sigv4-Principal"
+	HeaderRequestID = "X-Sigv4-Request-Id"
+)
+
+// identityPrefix is the lower-case prefix of the gateway's own headers.
+const identityPrefix = "x-sigv4-"
+
+// authHeaders are the request headers of the signature, removed upstream.
+var authHeaders = []string{
+	sigv4.HeaderAuthorization,
+	sigv4.HeaderDate,
+	sigv4.HeaderSecurityToken,
+	"Expect", // the gateway already decided to read the body
+}
+
+// authParams are the query parameters of a presigned URL removed upstream.
+// X-Amz-Content-Sha256 stays: it describes the payload, it does not
+// authenticate it.
+var authParams = map[string]bool{
+	authz.ParamAlgorithm:     true,
+	authz.ParamCredential:    true,
+	authz.ParamDate:          true,
+	authz.ParamExpires:       true,
+	authz.ParamSignedHeaders: true,
+	authz.ParamSignature:     true,
+	authz.ParamSecurityToken: true,
+}
+
+// withoutAuthParams removes the authentication parameters from a raw
+// query and keeps every other byte as it came. Names are compared decoded,
+// as the verifier reads them (X-Amz-%53ignature is X-Amz-Signature).
+func withoutAuthParams(rawQuery string) string {
+	if !strings.Contains(rawQuery, "X-Amz-") && !strings.ContainsAny(rawQuery, "%+") {
+		return rawQuery // no parameter name can decode to an X-Amz-* one
+	}
+	kept := make([]string, 0, strings.Count(rawQuery, "&")+1)
+	for field := range strings.SplitSeq(rawQuery, "&") {
+		name, _, _ := strings.Cut(field, "=")
+		if authParams[authz.ParamName(name)] {
+			continue
+		}
+		kept = append(kept, field)
+	}
+	return strings.Join(kept, "&")
+}
+
+// rewriteHeaders turns the headers of a verified request into the
+// upstream's: no authentication, the decoded body's description, and the
+// verified identity.
+func rewriteHeaders(h http.Header, res *sigv4.Result, requestID string) {
+	for name := range h {
+		if isIdentityHeader(name) {
+			delete(h, name)
+		}
+	}
+	for _, name := range authHeaders {
+		h.Del(name)
+	}
+	h.Del("Content-Length") // Request.ContentLength says it
+	if streaming(res.PayloadHash) {
+		h.Set(sigv4.HeaderContentSHA256, sigv4.UnsignedPayload)
+		h.Del(sigv4.HeaderDecodedContentLength)
+		h.Del(sigv4.HeaderTrailer)
+		removeAWSChunked(h)
+	}
+	h.Set(HeaderAccessKey, res.Identity.AccessKeyID)
+	if p := res.Identity.Principal; p != "" {
+		h.Set(HeaderPrincipal, p)
+	}
+	h.Set(HeaderRequestID, requestID)
+}
+
+// isIdentityHeader reports whether name is, or could be read by an
+// upstream as, one of the gateway's headers: some servers (CGI, nginx with
+// underscores_in_headers) read "_" as "-".
+func isIdentityHeader(name string) bool {
+	if len(name) < len(identityPrefix) {
+		return false
+	}
+	p := strings.ReplaceAll(strings.ToLower(name[:len(identityPrefix)]), "_", "-")
+	return p == identityPrefix
+}
+
+func streaming(payloadHash string) bool { return strings.HasPrefix(payloadHash, "STREAMING-") }
+
+// removeAWSChunked removes the aws-chunked coding from Content-Encoding,
+// and the header if no other coding is left.
+func removeAWSChunked(h http.Header) {
+	var kept []string
+	for _, v := range h.Values("Content-Encoding") {
+		for coding := range strings.SplitSeq(v, ",") {
+			if c := strings.TrimSpace(coding); c != "" && !strings.EqualFold(c, "aws-chunked") {
+				kept = append(kept, c)
+			}
+		}
+	}
+	if len(kept) == 0 {
+		h.Del("Content-Encoding")
+		return
+	}
+	h.Set("Content-Encoding", strings.Join(kept, ", "))
+}
+
+// Response headers of the request ID: Amazon S3's and the JSON protocol's.
+const (
+	headerAmzRequestID  = "X-Amz-Request-Id"
+	headerAmznRequestID = "X-Amzn-Requestid"
+)
+
+// setRequestID sets the request ID an AWS SDK reports with an answer or an
+// error, under the names of both S3 and the JSON services.
+func setRequestID(h http.Header, id string) {
+	h.Set(headerAmzRequestID, id)
+	h.Set(headerAmznRequestID, id)
+}
+
+// newRequestID returns 16 upper-case hex digits, as Amazon S3's look. It
+// only has to be unique enough to find a request in the logs.
+func newRequestID() string {
+	s := strconv.FormatUint(rand.Uint64(), 16)
+	return strings.ToUpper(strings.Repeat("0", 16-len(s)) + s)
+}
