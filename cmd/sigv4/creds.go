@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/sigv4/sigv4"
 )
@@ -26,7 +27,9 @@ type awsIdentity struct {
 func resolveIdentity(ctx context.Context, profile string) (awsIdentity, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	var opts []func(*config.LoadOptions) error
+	// The SDK's own warnings (an IMDS fallback, say) are not the user's
+	// business: errors say what to do.
+	opts := []func(*config.LoadOptions) error{config.WithLogger(logging.Nop{})}
 	if profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(profile))
 	}
