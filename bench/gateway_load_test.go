@@ -1,0 +1,310 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sigv4/sigv4"
+	"github.com/sigv4/sigv4/chunked"
+	"github.com/sigv4/sigv4/credstore"
+	"github.com/sigv4/sigv4/gateway"
+)
+
+// The gateway under load, against a bare httputil.ReverseProxy to the same
+// upstream: requests per second and the latency each adds, from a load
+// generator on loopback. Not part of go test ./...; run
+//
+//	go test -run '^TestGatewayLoad$' -v ./bench/ -args -load -load.duration 10s
+//	go test -run '^TestGatewayStreamRSS$' -v ./bench/ -args -load
+//
+// Requests are signed once and replayed (the verifier does not refuse
+// replays), so the load generator spends the same on both arms.
+var (
+	loadFlag     = flag.Bool("load", false, "run the gateway load tests")
+	loadDuration = flag.Duration("load.duration", 10*time.Second, "duration of each load run")
+	loadWorkers  = flag.Int("load.workers", 32, "concurrent client connections")
+)
+
+func TestGatewayLoad(t *testing.T) {
+	if !*loadFlag {
+		t.Skip("a load test: run with -args -load")
+	}
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if r.Method == http.MethodGet {
+			w.Write([]byte("hello, small object\n"))
+		}
+	}))
+	defer upstream.Close()
+	u, _ := url.Parse(upstream.URL)
+	creds, gw := loadGateway(t, u)
+	bare := httptest.NewServer(httputil.NewSingleHostReverseProxy(u))
+	defer bare.Close()
+	via := httptest.NewServer(gw)
+	defer via.Close()
+
+	body := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	cases := []struct {
+		name string
+		req  func(base string) *http.Request
+	}{
+		{"GET, signed headers", func(base string) *http.Request { return signedGET(t, creds, base) }},
+		{"GET, presigned URL", func(base string) *http.Request { return presignedGET(t, creds, base) }},
+		{"PUT 1 MiB, hashed", func(base string) *http.Request { return signedPUT(t, creds, base, body) }},
+	}
+	fmt.Printf("\n| request | workers | bare proxy req/s | gateway req/s | gateway/bare | bare p50 / p99 | gateway p50 / p99 | added p50 / p99 |\n|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, c := range cases {
+		b := runLoad(t, c.req(bare.URL), body)
+		g := runLoad(t, c.req(via.URL), body)
+		if g.errors > 0 || b.errors > 0 {
+			t.Errorf("%s: %d gateway and %d bare errors (first: %v / %v)", c.name, g.errors, b.errors, g.firstErr, b.firstErr)
+		}
+		fmt.Printf("| %s | %d | %.0f | %.0f | %.2f | %v / %v | %v / %v | %v / %v |\n", c.name, *loadWorkers,
+			b.rps, g.rps, g.rps/b.rps, b.p50, b.p99, g.p50, g.p99, g.p50-b.p50, g.p99-b.p99)
+	}
+}
+
+// loadGateway is the gateway as serve builds it, over a warm credential
+// store with one key.
+func loadGateway(t *testing.T, upstream *url.URL) (sigv4.Credentials, *gateway.Gateway) {
+	store, err := credstore.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "keys.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	_, creds, err := store.Create(context.Background(), "load", credstore.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &sigv4.Verifier{Keys: store, Regions: []string{"us-east-1"}, Services: []string{"s3"}}
+	gw, err := gateway.New(gateway.Config{Verifier: v, Upstream: upstream, Logger: slog.New(slog.DiscardHandler),
+		KeyCacheStats: store.CacheStats})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return creds, gw
+}
+
+func loadSigner(creds sigv4.Credentials) *sigv4.Signer {
+	return &sigv4.Signer{Credentials: creds, Region: "us-east-1", Service: "s3"}
+}
+
+func signedGET(t *testing.T, creds sigv4.Credentials, base string) *http.Request {
+	req, _ := http.NewRequest("GET", base+"/bucket/small.txt", nil)
+	if err := loadSigner(creds).Sign(req); err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+func presignedGET(t *testing.T, creds sigv4.Credentials, base string) *http.Request {
+	req, _ := http.NewRequest("GET", base+"/bucket/small.txt", nil)
+	if err := loadSigner(creds).Presign(req, 15*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+func signedPUT(t *testing.T, creds sigv4.Credentials, base string, body []byte) *http.Request {
+	req, _ := http.NewRequest("PUT", base+"/bucket/big.bin", nil)
+	sum := sha256.Sum256(body)
+	req.ContentLength = int64(len(body))
+	if err := loadSigner(creds).SignPayload(req, hex.EncodeToString(sum[:])); err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+type loadResult struct {
+	rps      float64
+	p50, p99 time.Duration
+	errors   int64
+	firstErr error
+}
+
+// runLoad replays tmpl from loadWorkers connections for loadDuration.
+func runLoad(t *testing.T, tmpl *http.Request, body []byte) loadResult {
+	tr := &http.Transport{MaxIdleConnsPerHost: *loadWorkers, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		lat      []time.Duration
+		errs     atomic.Int64
+		firstErr atomic.Value
+	)
+	deadline := time.Now().Add(*loadDuration)
+	for range *loadWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for time.Now().Before(deadline) {
+				req := tmpl.Clone(context.Background())
+				if tmpl.Method == http.MethodPut {
+					req.Body = io.NopCloser(bytes.NewReader(body))
+				}
+				start := time.Now()
+				resp, err := client.Do(req)
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						err = fmt.Errorf("status %s", resp.Status)
+					}
+				}
+				if err != nil {
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+					continue
+				}
+				mine = append(mine, time.Since(start))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	slices.Sort(lat)
+	r := loadResult{errors: errs.Load()}
+	if e, ok := firstErr.Load().(error); ok {
+		r.firstErr = e
+	}
+	if len(lat) == 0 {
+		t.Fatalf("no request succeeded: %v", r.firstErr)
+	}
+	r.rps = float64(len(lat)) / loadDuration.Seconds()
+	r.p50 = lat[len(lat)/2].Round(time.Microsecond)
+	r.p99 = lat[len(lat)*99/100].Round(time.Microsecond)
+	return r
+}
+
+// TestGatewayStreamRSS streams a 1 GiB upload in signed chunks through
+// "sigv4 serve" (the built binary, its own process) to an upstream that
+// discards it, and reports the gateway's peak resident memory (VmHWM).
+func TestGatewayStreamRSS(t *testing.T) {
+	if !*loadFlag {
+		t.Skip("a load test: run with -args -load")
+	}
+	const size = 1 << 30
+	var received atomic.Int64
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		received.Add(n)
+	}))
+	defer upstream.Close()
+
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "sigv4")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/sigv4").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "serve", "--listen", addr, "--admin", "", "--upstream", upstream.URL, "--store", "sqlite:"+filepath.Join(dir, "keys.db"))
+	cmd.Dir = dir
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	creds := readKey(t, stdout)
+
+	req, _ := http.NewRequest("PUT", "http://"+addr+"/bucket/1gib.bin", io.LimitReader(zeros{}, size))
+	req.ContentLength = size
+	if err := chunked.Sign(loadSigner(creds), req, chunked.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	elapsed := time.Since(start)
+	hwm := vmHWM(t, cmd.Process.Pid)
+	if resp.StatusCode != 200 || received.Load() != size {
+		t.Fatalf("status %s, upstream received %d bytes", resp.Status, received.Load())
+	}
+	fmt.Printf("\n1 GiB in signed 64 KiB chunks through sigv4 serve: %v (%.0f MB/s); gateway peak RSS (VmHWM) %s\n",
+		elapsed.Round(time.Millisecond), float64(size)/elapsed.Seconds()/1e6, hwm)
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// readKey reads the key serve prints on first start; the listener is up
+// by then.
+func readKey(t *testing.T, stdout io.Reader) sigv4.Credentials {
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		v, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "export ")
+		if !ok {
+			continue
+		}
+		var c sigv4.Credentials
+		for _, kv := range strings.Fields(v) {
+			k, val, _ := strings.Cut(kv, "=")
+			switch k {
+			case "AWS_ACCESS_KEY_ID":
+				c.AccessKeyID = val
+			case "AWS_SECRET_ACCESS_KEY":
+				c.SecretAccessKey = val
+			}
+		}
+		go io.Copy(io.Discard, stdout)
+		return c
+	}
+	t.Fatal("serve printed no key")
+	return sigv4.Credentials{}
+}
+
+func vmHWM(t *testing.T, pid int) string {
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
