@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sigv4/sigv4"
 )
@@ -248,14 +249,55 @@ func bodyError(err error) *sigv4.Error {
 
 // countingBody counts the bytes of the client's body.
 type countingBody struct {
-	r io.ReadCloser
-	n int64
+	r    io.ReadCloser
+	n    int64
+	idle *idleDeadline // nil: no idle timeout
 }
 
 func (c *countingBody) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if n > 0 && c.idle != nil {
+		c.idle.read()
+	}
 	return n, err
 }
+
+// idleDeadline moves a connection's deadlines on while bytes flow: a
+// client that stops sending its body, or stops reading the answer, for
+// longer than the idle timeout loses the connection, however long the
+// transfer as a whole. The deadlines move at most once a second.
+type idleDeadline struct {
+	rc                  *http.ResponseController
+	timeout             time.Duration
+	lastRead, lastWrite time.Time
+}
+
+func newIdleDeadline(w http.ResponseWriter, timeout time.Duration) *idleDeadline {
+	if timeout <= 0 {
+		return nil
+	}
+	d := &idleDeadline{rc: http.NewResponseController(w), timeout: timeout}
+	d.read()
+	return d
+}
+
+func (d *idleDeadline) read() {
+	if now := time.Now(); now.Sub(d.lastRead) >= time.Second {
+		d.lastRead = now
+		d.rc.SetReadDeadline(now.Add(d.timeout)) // unsupported writers: no deadline
+	}
+}
+
+func (d *idleDeadline) write() {
+	if now := time.Now(); now.Sub(d.lastWrite) >= time.Second {
+		d.lastWrite = now
+		d.rc.SetWriteDeadline(now.Add(d.timeout))
+	}
+}
+
+// done clears the write deadline for the next request on the connection
+// (the server resets the read deadline itself).
+func (d *idleDeadline) done() { d.rc.SetWriteDeadline(time.Time{}) }
 
 func (c *countingBody) Close() error { return c.r.Close() }

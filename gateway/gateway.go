@@ -125,6 +125,11 @@ type Config struct {
 	// MaxBody bounds every request body: held, streamed or unsigned
 	// (default 5 GiB). A larger body is answered with EntityTooLarge.
 	MaxBody int64
+	// IdleTimeout ends a connection whose client sends no byte of its body,
+	// or reads no byte of the answer, for that long (0: no limit; serve
+	// uses DefaultIdleTimeout). It bounds slow clients without bounding
+	// the length of a transfer, as a fixed read or write timeout would.
+	IdleTimeout time.Duration
 	// TempDir holds the temporary files of large bodies (default
 	// os.TempDir()). They are unlinked as soon as they are created.
 	TempDir string
@@ -145,17 +150,18 @@ type Config struct {
 // Gateway is an http.Handler that verifies requests and forwards them. It
 // is safe for concurrent use.
 type Gateway struct {
-	verifier  *sigv4.Verifier
-	proxy     *httputil.ReverseProxy
-	upstream  *url.URL
-	preserve  bool
-	json      bool
-	maxMemory int64
-	maxBody   int64
-	tempDir   string
-	log       *slog.Logger
-	metrics   *metrics
-	draining  atomic.Bool
+	verifier    *sigv4.Verifier
+	proxy       *httputil.ReverseProxy
+	upstream    *url.URL
+	preserve    bool
+	json        bool
+	maxMemory   int64
+	maxBody     int64
+	tempDir     string
+	idleTimeout time.Duration
+	log         *slog.Logger
+	metrics     *metrics
+	draining    atomic.Bool
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -166,13 +172,14 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, errors.New("gateway: Config.Verifier is required")
 	}
 	g := &Gateway{
-		verifier:  cfg.Verifier,
-		upstream:  cfg.Upstream,
-		preserve:  cfg.PreserveHost,
-		maxMemory: cmp.Or(cfg.MaxMemoryBody, DefaultMaxMemoryBody),
-		maxBody:   cmp.Or(cfg.MaxBody, DefaultMaxBody),
-		tempDir:   cmp.Or(cfg.TempDir, os.TempDir()),
-		log:       cmp.Or(cfg.Logger, slog.Default()),
+		verifier:    cfg.Verifier,
+		upstream:    cfg.Upstream,
+		preserve:    cfg.PreserveHost,
+		maxMemory:   cmp.Or(cfg.MaxMemoryBody, DefaultMaxMemoryBody),
+		maxBody:     cmp.Or(cfg.MaxBody, DefaultMaxBody),
+		tempDir:     cmp.Or(cfg.TempDir, os.TempDir()),
+		idleTimeout: cfg.IdleTimeout,
+		log:         cmp.Or(cfg.Logger, slog.Default()),
 	}
 	switch cfg.ErrorFormat {
 	case "", FormatXML:
@@ -245,10 +252,11 @@ type exchange struct {
 	req   *http.Request // a shallow copy of the client's, with raw as its body
 	raw   *countingBody // the client's body as it arrives
 	res   *sigv4.Result
-	body  *guardedBody // what the upstream reads; nil for no body
-	code  string       // the outcome: "OK" or the AWS error code
-	err   error        // an internal cause, for the log
-	clean func()       // removes a held body
+	body  *guardedBody  // what the upstream reads; nil for no body
+	code  string        // the outcome: "OK" or the AWS error code
+	err   error         // an internal cause, for the log
+	clean func()        // removes a held body
+	idle  *idleDeadline // nil: no idle timeout
 }
 
 type exchangeKey struct{}
@@ -258,12 +266,13 @@ func exchangeOf(ctx context.Context) *exchange {
 }
 
 func (g *Gateway) begin(w http.ResponseWriter, r *http.Request) *exchange {
-	x := &exchange{id: newRequestID(), start: time.Now(), w: &responseWriter{ResponseWriter: w}}
+	idle := newIdleDeadline(w, g.idleTimeout)
+	x := &exchange{id: newRequestID(), start: time.Now(), w: &responseWriter{ResponseWriter: w, idle: idle}, idle: idle}
 	x.req = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x))
 	if r.Body == nil || r.Body == http.NoBody {
 		x.raw = &countingBody{r: http.NoBody} // the verifier knows NoBody
 	} else {
-		x.raw = &countingBody{r: r.Body}
+		x.raw = &countingBody{r: r.Body, idle: idle}
 		x.req.Body = x.raw
 	}
 	g.metrics.inFlight.Inc()
@@ -281,6 +290,9 @@ func (g *Gateway) end(x *exchange) {
 	}
 	if x.clean != nil {
 		x.clean()
+	}
+	if x.idle != nil {
+		x.idle.done()
 	}
 	g.metrics.inFlight.Dec()
 	g.record(x)

@@ -114,6 +114,7 @@ type responseWriter struct {
 	http.ResponseWriter
 	status int
 	n      int64
+	idle   *idleDeadline // nil: no idle timeout
 }
 
 func (w *responseWriter) WriteHeader(code int) {
@@ -126,6 +127,9 @@ func (w *responseWriter) WriteHeader(code int) {
 func (w *responseWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
+	}
+	if w.idle != nil {
+		w.idle.write()
 	}
 	n, err := w.ResponseWriter.Write(p)
 	w.n += int64(n)

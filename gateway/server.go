@@ -12,6 +12,9 @@ const (
 	ReadHeaderTimeout = 10 * time.Second
 	// IdleTimeout bounds a keep-alive connection between requests.
 	IdleTimeout = 2 * time.Minute
+	// DefaultIdleTimeout is the Config.IdleTimeout serve uses: the
+	// longest a transfer may stall.
+	DefaultIdleTimeout = time.Minute
 	// MaxHeaderBytes bounds the request line and headers: room for a
 	// presigned URL and S3 metadata; the verifier refuses a canonical
 	// request over 64 KiB anyway.

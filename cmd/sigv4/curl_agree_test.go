@@ -48,23 +48,30 @@ func TestCurlAgreesWithCurlSigV4(t *testing.T) {
 			"-H", "Content-Type: text/plain", "--data-binary", "body"}, "/prod/put"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			mu.Lock()
 			got = nil
+			mu.Unlock()
 			url := srv.URL + tc.path
 			curlArgs := append([]string{"-s", "-o", "/dev/null", "--aws-sigv4", "aws:amz:us-east-1:execute-api",
 				"--user", scriptAccessKey + ":" + scriptSecret}, tc.args...)
 			if out, err := exec.Command("curl", append(curlArgs, url)...).CombinedOutput(); err != nil {
 				t.Fatalf("curl: %v\n%s", err, out)
 			}
-			date, err := time.Parse("20060102T150405Z", got[0].Get("X-Amz-Date"))
+			mu.Lock()
+			first := got[0]
+			mu.Unlock()
+			date, err := time.Parse("20060102T150405Z", first.Get("X-Amz-Date"))
 			if err != nil {
-				t.Fatalf("curl sent X-Amz-Date %q", got[0].Get("X-Amz-Date"))
+				t.Fatalf("curl sent X-Amz-Date %q", first.Get("X-Amz-Date"))
 			}
 			ours := append([]string{"curl", "-s", "--service", "execute-api", "--region", "us-east-1",
 				"--time", date.Format(time.RFC3339)}, tc.args...)
 			if _, stderr, code := runCLI(t, "", append(ours, url)...); code != 0 {
 				t.Fatalf("sigv4 curl: exit %d: %s", code, stderr)
 			}
+			mu.Lock()
 			theirs, mine := got[0].Get("Authorization"), got[1].Get("Authorization")
+			mu.Unlock()
 			if theirs == "" || theirs != mine {
 				t.Errorf("Authorization differs:\ncurl:  %s\nsigv4: %s", theirs, mine)
 			}

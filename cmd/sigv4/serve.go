@@ -62,6 +62,7 @@ Flags:
 		fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key `file` (PEM)")
 		fs.StringVar(&o.errorFormat, "error-format", "xml", "error bodies: xml (S3 and query-API style) or json (AWS JSON protocol)")
 		fs.BoolVar(&o.preserveHost, "preserve-host", false, "send the client's Host upstream (virtual-hosted buckets)")
+		fs.DurationVar(&o.idleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "drop a client whose upload or download stalls this long")
 		return func(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			if len(args) > 0 {
 				return fmt.Errorf("unexpected argument %q: %w", args[0], errUsage)
@@ -77,6 +78,7 @@ type serveOptions struct {
 	listen, admin, upstream, store, regions, services string
 	tlsCert, tlsKey, errorFormat                      string
 	preserveHost                                      bool
+	idleTimeout                                       time.Duration
 }
 
 func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
@@ -126,7 +128,7 @@ func (o *serveOptions) gateway(store *credstore.Store, log *slog.Logger) (*gatew
 	v := &sigv4.Verifier{Keys: store, Regions: splitList(o.regions), Services: splitList(o.services)}
 	return gateway.New(gateway.Config{
 		Verifier: v, Upstream: upstream, PreserveHost: o.preserveHost, ErrorFormat: format,
-		Logger: log, KeyCacheStats: store.CacheStats,
+		Logger: log, KeyCacheStats: store.CacheStats, IdleTimeout: o.idleTimeout,
 	})
 }
 
