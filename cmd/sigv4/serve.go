@@ -136,7 +136,7 @@ func (o *serveOptions) gateway(store *credstore.Store, log *slog.Logger) (*gatew
 // drains and shuts down gracefully.
 func (o *serveOptions) serve(ctx context.Context, g *gateway.Gateway, ln net.Listener, log *slog.Logger) error {
 	srv := gateway.NewServer(o.listen, g)
-	errc := make(chan error, 2)
+	errc := make(chan error, 1)
 	go func() {
 		if o.tlsCert != "" {
 			errc <- srv.ServeTLS(ln, o.tlsCert, o.tlsKey)
@@ -147,7 +147,12 @@ func (o *serveOptions) serve(ctx context.Context, g *gateway.Gateway, ln net.Lis
 	var admin *http.Server
 	if o.admin != "" {
 		admin = &http.Server{Addr: o.admin, Handler: g.AdminHandler(), ReadHeaderTimeout: gateway.ReadHeaderTimeout}
-		go func() { errc <- admin.ListenAndServe() }()
+		go func() {
+			// Not fatal: the gateway serves without its admin listener.
+			if err := admin.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+				log.Error("no /healthz or /metrics", "admin", o.admin, "err", err)
+			}
+		}()
 	}
 	select {
 	case err := <-errc:
