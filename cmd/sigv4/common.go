@@ -16,16 +16,24 @@ func readRequestFile(name string, stdin io.Reader) (*httpfile.File, error) {
 	if name == "" {
 		return nil, fmt.Errorf("--request is required: %w", errUsage)
 	}
-	r := stdin
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		r = f
+	r, done, err := openInput(name, stdin)
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	return httpfile.Read(r)
+}
+
+// openInput opens a file named on the command line; "-" is stdin.
+func openInput(name string, stdin io.Reader) (io.Reader, func(), error) {
+	if name == "-" {
+		return stdin, func() {}, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
 }
 
 // credentials resolves the credentials to sign with, as the AWS CLI does.

@@ -101,8 +101,8 @@ func canonicalEscape(s string, i int) bool {
 	if s[i] != '%' || i+2 >= len(s) || !upperHexDigit(s[i+1]) || !upperHexDigit(s[i+2]) {
 		return false
 	}
-	hi, _ := unhex(s[i+1])
-	lo, _ := unhex(s[i+2])
+	hi, _ := Unhex(s[i+1])
+	lo, _ := Unhex(s[i+2])
 	return !unreserved(hi<<4 | lo)
 }
 

@@ -32,7 +32,8 @@ func AppendEscaped[T string | []byte](b []byte, s T) []byte {
 	return b
 }
 
-func unhex(c byte) (byte, bool) {
+// Unhex returns the value of a hexadecimal digit, in either case.
+func Unhex(c byte) (byte, bool) {
 	switch {
 	case '0' <= c && c <= '9':
 		return c - '0', true
@@ -50,8 +51,8 @@ func unhex(c byte) (byte, bool) {
 func decodeAt(s string, i int, plusIsSpace bool) (byte, int) {
 	c := s[i]
 	if c == '%' && i+2 < len(s) {
-		hi, ok1 := unhex(s[i+1])
-		lo, ok2 := unhex(s[i+2])
+		hi, ok1 := Unhex(s[i+1])
+		lo, ok2 := Unhex(s[i+2])
 		if ok1 && ok2 {
 			return hi<<4 | lo, 3
 		}

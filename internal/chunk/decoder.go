@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"github.com/sigv4/sigv4/internal/canonical"
 	"hash"
 	"io"
 	"strconv"
@@ -203,25 +204,13 @@ func parseSize(b []byte) (int64, bool) {
 	}
 	var n int64
 	for _, c := range b {
-		v, ok := unhex(c)
+		v, ok := canonical.Unhex(c)
 		if !ok {
 			return 0, false
 		}
 		n = n<<4 | int64(v)
 	}
 	return n, true
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 func lowerHex(b []byte) bool {
