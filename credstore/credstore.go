@@ -42,7 +42,10 @@
 // made elsewhere (another process sharing the database, "sigv4 keys
 // disable" next to a running gateway) takes effect within
 // [Options.CacheTTL], 5 seconds by default. An expiry takes effect on time:
-// it is checked on every request.
+// it is checked on every request. An expired long-term key is unknown
+// (InvalidAccessKeyId); an expired session is still looked up, so that the
+// Verifier checks its signature and token and then answers ExpiredToken,
+// as AWS does.
 //
 // # Backends
 //
