@@ -16,6 +16,15 @@
 // KeySource over secrets held in memory; other sources (a credential store,
 // a key authority) hand out only scoped keys.
 //
+// # SigV4a
+//
+// Verify also checks AWS4-ECDSA-P256-SHA256 (SigV4a) signatures, in both
+// forms, when its KeySource is a [PublicKeySource]: the signature is checked
+// with the access key's public key, and the signed X-Amz-Region-Set (whose
+// entries may hold '*') must take in one of the verifier's regions. A
+// Keyring derives public keys from its secrets; a [PublicKeyring] holds
+// public keys only, so that a verifier of SigV4a holds no secret at all.
+//
 // # Errors
 //
 // Every verification failure is an [*Error] carrying the AWS error code a

@@ -2,6 +2,7 @@ package sigv4
 
 import (
 	"bytes"
+	"crypto/ecdsa"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/sigv4/sigv4/internal/authz"
 	"github.com/sigv4/sigv4/internal/canonical"
+	"github.com/sigv4/sigv4/internal/v4a"
 )
 
 // Defaults of a Verifier's zero-valued fields.
@@ -57,10 +59,12 @@ type Verifier struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
-	macs      macCache
-	dummyOnce sync.Once
-	dummy     string    // random secret for unknown access keys
-	dummyKeys *keyCache // its signing keys, by scope only
+	macs         macCache
+	dummyOnce    sync.Once
+	dummyPubOnce sync.Once
+	dummyPub     *ecdsa.PublicKey // SigV4a's stand-in for unknown access keys
+	dummy        string           // random secret for unknown access keys
+	dummyKeys    *keyCache        // its signing keys, by scope only
 }
 
 // Result is a verified request.
@@ -192,9 +196,6 @@ func (v *Verifier) parseQuery(r *request) error {
 }
 
 func (r *request) finishParse(badDate *Error, badDateMsg string) error {
-	if r.auth.Algorithm != canonical.AlgorithmHMAC {
-		return newError(ErrNotImplemented, r.auth.Algorithm+" is not supported yet.")
-	}
 	t, ok := canonical.ParseTime(r.amzDate)
 	if !ok {
 		return newError(badDate, badDateMsg)
@@ -242,19 +243,80 @@ func (r *request) malformed(msg string) *Error {
 
 func (v *Verifier) checkScope(r *request) error {
 	c := r.auth.Credential
-	switch {
-	case c.Date != r.amzDate[:8]:
+	if c.Date != r.amzDate[:8] {
 		return r.malformed("Invalid credential date. Date is not the same as X-Amz-Date.")
-	case !allowed(v.Regions, c.Region):
+	}
+	if r.sigv4a() {
+		if err := v.checkRegionSet(r); err != nil {
+			return err
+		}
+	} else if !allowed(v.Regions, c.Region) {
 		e := r.malformed("the region '" + c.Region + "' is wrong; expecting '" + first(v.Regions) + "'")
 		e.Region = first(v.Regions)
 		return e
+	}
+	switch {
 	case !allowed(v.Services, c.Service):
 		return r.malformed("incorrect service '" + c.Service + "'. This endpoint belongs to '" + first(v.Services) + "'.")
 	case c.Terminal != canonical.Terminal:
 		return r.malformed("incorrect terminal '" + c.Terminal + "'. This endpoint uses '" + canonical.Terminal + "'.")
 	}
 	return nil
+}
+
+func (r *request) sigv4a() bool { return r.auth.Algorithm == canonical.AlgorithmECDSA }
+
+// HeaderRegionSet names the regions a SigV4a signature is good for.
+const HeaderRegionSet = "X-Amz-Region-Set"
+
+// checkRegionSet accepts a SigV4a request whose region set (a list of
+// regions, each of which may hold '*' wildcards) takes in one of the
+// verifier's regions. The region set is signed: in the query of a
+// presigned URL, and as an x-amz-* header otherwise.
+func (v *Verifier) checkRegionSet(r *request) error {
+	set := headerValue(r.req.Header, HeaderRegionSet)
+	if r.presigned {
+		set = r.auth.RegionSet
+	}
+	if set == "" {
+		return r.malformed("SigV4a requires X-Amz-Region-Set.")
+	}
+	for region := range strings.SplitSeq(set, ",") {
+		region = strings.TrimSpace(region)
+		for _, mine := range v.Regions {
+			if mine == "*" || wildcardMatch(region, mine) {
+				return nil
+			}
+		}
+	}
+	e := r.malformed("the region set '" + set + "' does not include '" + first(v.Regions) + "'")
+	e.Region = first(v.Regions)
+	return e
+}
+
+// wildcardMatch reports whether s matches pattern, in which '*' stands for
+// any run of characters (none included). It backtracks to the last star
+// only, so it takes at most len(pattern)*len(s) steps.
+func wildcardMatch(pattern, s string) bool {
+	p, i, star, mark := 0, 0, -1, 0
+	for i < len(s) {
+		switch {
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, i
+			p++
+		case p < len(pattern) && pattern[p] == s[i]:
+			p, i = p+1, i+1
+		case star >= 0:
+			p, mark = star+1, mark+1
+			i = mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
 }
 
 func allowed(list []string, s string) bool {
@@ -427,6 +489,10 @@ func isHexSHA256(s string) bool {
 // with the one sent, in constant time. An unknown access key costs the same
 // work as a known one.
 func (v *Verifier) checkSignature(st *state, r *request, payloadHash string) (Identity, SigningKey, error) {
+	if r.sigv4a() {
+		id, err := v.checkSignatureV4a(st, r, payloadHash)
+		return id, SigningKey{}, err
+	}
 	c := r.auth.Credential
 	key, id, err := v.Keys.SigningKey(r.req.Context(), c.AccessKeyID, r.scope)
 	unknown := errors.Is(err, ErrInvalidAccessKeyID)
@@ -437,17 +503,9 @@ func (v *Verifier) checkSignature(st *state, r *request, payloadHash string) (Id
 	if unknown {
 		key = v.dummyKey(r.scope)
 	}
-	cr := canonical.Request{
-		Method: r.req.Method, Path: wirePath(r.req), RawQuery: r.req.URL.RawQuery,
-		Headers: &st.headers, PayloadHash: payloadHash,
-		S3: v.s3(r), Presigned: r.presigned, OmitSecurityToken: v.OmitSessionToken,
+	if err := v.stringToSign(st, r, payloadHash); err != nil {
+		return Identity{}, key, err
 	}
-	st.buf = cr.Append(st.buf[:0], &st.scratch)
-	if len(st.buf) > MaxCanonicalRequest {
-		return Identity{}, key, newError(ErrRequestHeaderSectionTooLarge, "The signed headers and query of the request are too large.")
-	}
-	creqHash := sha256.Sum256(st.buf)
-	st.out = canonical.AppendStringToSign(st.out[:0], canonical.AlgorithmHMAC, r.amzDate, c.Date, c.Region, c.Service, &creqHash)
 	want := v.macs.get(key).sum(st.sha, st.digest[:], st.out)
 
 	var got [sha256.Size]byte
@@ -457,14 +515,77 @@ func (v *Verifier) checkSignature(st *state, r *request, payloadHash string) (Id
 	case unknown:
 		return Identity{}, key, newError(ErrInvalidAccessKeyID, "The AWS Access Key Id you provided does not exist in our records.")
 	case !match:
-		e := newError(ErrSignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
-		e.CanonicalRequest = string(st.buf)
-		e.StringToSign = string(st.out)
-		e.SignatureProvided = r.auth.Signature
-		e.AccessKeyID = c.AccessKeyID
-		return Identity{}, key, e
+		return Identity{}, key, signatureMismatch(st, r)
 	}
 	return id, key, nil
+}
+
+// stringToSign builds the canonical request into st.buf and the string to
+// sign into st.out.
+func (v *Verifier) stringToSign(st *state, r *request, payloadHash string) error {
+	c := r.auth.Credential
+	cr := canonical.Request{
+		Method: r.req.Method, Path: wirePath(r.req), RawQuery: r.req.URL.RawQuery,
+		Headers: &st.headers, PayloadHash: payloadHash,
+		S3: v.s3(r), Presigned: r.presigned, OmitSecurityToken: v.OmitSessionToken,
+	}
+	st.buf = cr.Append(st.buf[:0], &st.scratch)
+	if len(st.buf) > MaxCanonicalRequest {
+		return newError(ErrRequestHeaderSectionTooLarge, "The signed headers and query of the request are too large.")
+	}
+	creqHash := sha256.Sum256(st.buf)
+	st.out = canonical.AppendStringToSign(st.out[:0], r.auth.Algorithm, r.amzDate, c.Date, c.Region, c.Service, &creqHash)
+	return nil
+}
+
+func signatureMismatch(st *state, r *request) *Error {
+	e := newError(ErrSignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
+	e.CanonicalRequest = string(st.buf)
+	e.StringToSign = string(st.out)
+	e.SignatureProvided = r.auth.Signature
+	e.AccessKeyID = r.auth.Credential.AccessKeyID
+	return e
+}
+
+// checkSignatureV4a checks an AWS4-ECDSA-P256-SHA256 signature with the
+// public key of the access key. An unknown access key costs a verification
+// with a dummy key, the work of a known one.
+func (v *Verifier) checkSignatureV4a(st *state, r *request, payloadHash string) (Identity, error) {
+	keys, ok := v.Keys.(PublicKeySource)
+	if !ok {
+		return Identity{}, newError(ErrNotImplemented, "This endpoint does not accept "+canonical.AlgorithmECDSA+" signatures.")
+	}
+	pub, id, err := keys.PublicKey(r.req.Context(), r.auth.Credential.AccessKeyID)
+	unknown := errors.Is(err, ErrInvalidAccessKeyID)
+	if err != nil && !unknown {
+		return Identity{}, &Error{Code: ErrInternalError.Code, Status: ErrInternalError.Status,
+			Message: "We encountered an internal error. Please try again.", Err: err}
+	}
+	if unknown {
+		pub = v.dummyPublicKey()
+	}
+	if err := v.stringToSign(st, r, payloadHash); err != nil {
+		return Identity{}, err
+	}
+	match := v4a.Verify(pub, st.out, r.auth.Signature)
+	switch {
+	case unknown:
+		return Identity{}, newError(ErrInvalidAccessKeyID, "The AWS Access Key Id you provided does not exist in our records.")
+	case !match:
+		return Identity{}, signatureMismatch(st, r)
+	}
+	return id, nil
+}
+
+// dummyPublicKey stands in for the public key of an unknown access key.
+func (v *Verifier) dummyPublicKey() *ecdsa.PublicKey {
+	v.dummyPubOnce.Do(func() {
+		k, err := v4a.DeriveKey("AKIDUNKNOWN", rand.Text())
+		if err == nil {
+			v.dummyPub = &k.PublicKey
+		}
+	})
+	return v.dummyPub
 }
 
 // dummyKey is the signing key, for scope, of a random secret fixed for the

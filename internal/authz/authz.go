@@ -46,6 +46,7 @@ type Auth struct {
 	Expires       string // X-Amz-Expires
 	SecurityToken string // X-Amz-Security-Token
 	ContentSHA256 string // X-Amz-Content-Sha256
+	RegionSet     string // X-Amz-Region-Set (SigV4a)
 }
 
 // ParseHeader parses an Authorization header value:
@@ -194,6 +195,7 @@ const (
 	ParamSignedHeaders = "X-Amz-SignedHeaders"
 	ParamSignature     = canonical.ParamSignature
 	ParamSecurityToken = canonical.ParamSecurityToken
+	ParamRegionSet     = "X-Amz-Region-Set"
 	ParamContentSHA256 = "X-Amz-Content-Sha256"
 )
 
@@ -273,7 +275,7 @@ func ParseQuery(rawQuery string) (Auth, error) {
 			return a, errors.New("the query parameter " + name + " is not correctly escaped")
 		}
 		seen |= 1 << i
-		*[...]*string{&a.Algorithm, &cred, &a.Date, &a.Expires, &a.SignedHeaders, &a.Signature, &a.SecurityToken, &a.ContentSHA256}[i] = v
+		*[...]*string{&a.Algorithm, &cred, &a.Date, &a.Expires, &a.SignedHeaders, &a.Signature, &a.SecurityToken, &a.ContentSHA256, &a.RegionSet}[i] = v
 	}
 	for i, name := range queryParams[:requiredParams] {
 		if seen&(1<<i) == 0 {
@@ -289,7 +291,7 @@ func ParseQuery(rawQuery string) (Auth, error) {
 // queryParams are the parameters ParseQuery reads; the first
 // requiredParams must be present.
 var queryParams = [...]string{ParamAlgorithm, ParamCredential, ParamDate, ParamExpires, ParamSignedHeaders,
-	ParamSignature, ParamSecurityToken, ParamContentSHA256}
+	ParamSignature, ParamSecurityToken, ParamContentSHA256, ParamRegionSet}
 
 const requiredParams = 6
 
