@@ -1,5 +1,6 @@
 // Package credstore keeps access keys: it creates them, seals their secrets
-// at rest, and serves them to a sigv4.Verifier as a [sigv4.KeySource].
+// at rest, and serves them to a sigv4.Verifier as a [sigv4.PublicKeySource]:
+// SigV4 (AWS4-HMAC-SHA256) and SigV4a (AWS4-ECDSA-P256-SHA256) requests.
 //
 //	store, err := credstore.Open(ctx, "sqlite:./sigv4.db", nil)
 //	...
@@ -37,7 +38,8 @@
 // # Revocation delay
 //
 // As a KeySource, a Store caches derived signing keys per access key and
-// scope, so a warm request reads no database. A change made through the
+// scope, and SigV4a public keys per access key, so a warm request reads no
+// database. A change made through the
 // same Store (Disable, Delete, Rotate, ...) takes effect at once. A change
 // made elsewhere (another process sharing the database, "sigv4 keys
 // disable" next to a running gateway) takes effect within
@@ -46,6 +48,18 @@
 // (InvalidAccessKeyId); an expired session is still looked up, so that the
 // Verifier checks its signature and token and then answers ExpiredToken,
 // as AWS does.
+//
+// # SigV4a
+//
+// A Store gives a Verifier the SigV4a public key of an access key, derived
+// from its secret ([Store.PublicKey]); clients sign with the private key
+// they derive from the same secret. A SigV4a signature covers a region set
+// ("*", or a list such as "us-east-1,us-west-2") in place of a region, and
+// the store is not told the request's service or region set: the Verifier
+// checks them against its own Regions and Services. So a key restricted
+// to services or regions ([CreateOptions]) is refused for SigV4a
+// (InvalidAccessKeyId), rather than let through unchecked; it still signs
+// SigV4.
 //
 // # Backends
 //
@@ -152,9 +166,11 @@ var (
 	// another key than the one given.
 	ErrWrongSealingKey = errors.New("credstore: the store's secrets were sealed with another key")
 	// ErrNotAllowed matches the error of SigningKey for a scope outside a
-	// key's services or regions. That error also matches
-	// sigv4.ErrInvalidAccessKeyID: the Verifier answers InvalidAccessKeyId
-	// (403), as for an unknown key, which tells a prober nothing more.
+	// key's services or regions, and that of PublicKey for a key with
+	// services or regions (which SigV4a does not let it check). Either
+	// also matches sigv4.ErrInvalidAccessKeyID: the Verifier answers
+	// InvalidAccessKeyId (403), as for an unknown key, which tells a
+	// prober nothing more.
 	ErrNotAllowed = errors.New("credstore: access key not allowed for this region or service")
 )
 
@@ -163,11 +179,11 @@ var (
 type Options struct {
 	// CacheTTL bounds how long a change made outside this Store (another
 	// process, another Store on the same backend) takes to reach
-	// SigningKey. Default 5 seconds; negative disables the cache, so that
-	// every request reads the backend.
+	// SigningKey and PublicKey. Default 5 seconds; negative disables the
+	// cache, so that every request reads the backend.
 	CacheTTL time.Duration
-	// CacheSize bounds the signing keys cached, one per access key and
-	// scope. Default 4096.
+	// CacheSize bounds the keys cached: one signing key per access key
+	// and scope, one SigV4a public key per access key. Default 4096.
 	CacheSize int
 	// LastUsedInterval is how often last-used times are written to the
 	// backend (default 1 minute). Close writes the last ones.

@@ -2,6 +2,7 @@ package credstore
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sigv4/sigv4"
+	"github.com/sigv4/sigv4/internal/v4a"
 )
 
 // SigningKey implements sigv4.KeySource. A key that is unknown, disabled,
@@ -24,7 +26,7 @@ import (
 // token if temporary, and its expiry.
 func (s *Store) SigningKey(ctx context.Context, accessKeyID string, scope sigv4.Scope) (sigv4.SigningKey, sigv4.Identity, error) {
 	now := s.opts.Now()
-	ck := cacheKey{accessKeyID, scope}
+	ck := cacheKey{accessKeyID: accessKeyID, scope: scope}
 	if e := s.cache.get(ck, now); e != nil {
 		s.hits.Add(1)
 		s.markUsed(e, accessKeyID, now)
@@ -35,7 +37,7 @@ func (s *Store) SigningKey(ctx context.Context, accessKeyID string, scope sigv4.
 		return sigv4.SigningKey{}, sigv4.Identity{}, invalidKey(accessKeyID, "does not exist")
 	}
 	epoch := s.cache.currentEpoch()
-	id, secret, err := s.lookup(ctx, accessKeyID, scope, now)
+	id, secret, err := s.lookup(ctx, accessKeyID, &scope, now)
 	if err != nil {
 		return sigv4.SigningKey{}, sigv4.Identity{}, err
 	}
@@ -45,15 +47,68 @@ func (s *Store) SigningKey(ctx context.Context, accessKeyID string, scope sigv4.
 	return e.key, id, nil
 }
 
-// CacheStats returns how many SigningKey calls were answered from the cache
-// and how many were not (each of which read the backend, unless the access
-// key ID was malformed).
+// PublicKey implements sigv4.PublicKeySource: the SigV4a
+// (AWS4-ECDSA-P256-SHA256) public key of an access key, derived from its
+// secret as AWS derives it. It answers as SigningKey does: an unknown,
+// disabled, deleted or expired long-term key, or a session whose parent no
+// longer works, gives an error matching sigv4.ErrInvalidAccessKeyID and is
+// not cached; an expired session gives its key and Identity, so that the
+// Verifier answers ExpiredToken; other errors are the backend's.
+//
+// The public key is cached like a signing key: one entry per access key in
+// the same bounded cache, for Options.CacheTTL, dropped at once by a change
+// made through this Store (see "Revocation delay" in the package
+// documentation). A warm request reads no backend and derives nothing.
+//
+// Services and Regions are not checked against the request: SigV4a signs
+// a region set instead of a region, which the Verifier checks against its
+// own Regions, and PublicKey is given no scope at all, neither a service
+// nor a region. Rather than let a restricted key sign outside its
+// restriction, PublicKey refuses a key that has Services or Regions (an
+// error matching both ErrNotAllowed and sigv4.ErrInvalidAccessKeyID): such a
+// key signs SigV4 only. The SigV4a requests of an unrestricted key are
+// bounded by the Verifier's Regions and Services alone.
+func (s *Store) PublicKey(ctx context.Context, accessKeyID string) (*ecdsa.PublicKey, sigv4.Identity, error) {
+	now := s.opts.Now()
+	ck := cacheKey{accessKeyID: accessKeyID, public: true}
+	if e := s.cache.get(ck, now); e != nil {
+		s.hits.Add(1)
+		s.markUsed(e, accessKeyID, now)
+		return e.pub, e.id, nil
+	}
+	s.misses.Add(1)
+	if !validAccessKeyID(accessKeyID) {
+		return nil, sigv4.Identity{}, invalidKey(accessKeyID, "does not exist")
+	}
+	epoch := s.cache.currentEpoch()
+	id, secret, err := s.lookup(ctx, accessKeyID, nil, now)
+	if err != nil {
+		return nil, sigv4.Identity{}, err
+	}
+	priv, err := v4a.DeriveKey(accessKeyID, secret)
+	if err != nil {
+		return nil, sigv4.Identity{}, fmt.Errorf("credstore: deriving the SigV4a key of %s: %w", accessKeyID, err)
+	}
+	// A copy of the public half: a pointer into priv would keep the private
+	// scalar alive as long as the cache entry.
+	pub := priv.PublicKey
+	e := &cacheEntry{pub: &pub, id: id, fetched: now}
+	s.cache.put(ck, e, epoch, now)
+	s.markUsed(e, accessKeyID, now)
+	return e.pub, id, nil
+}
+
+// CacheStats returns how many SigningKey and PublicKey calls were answered
+// from the cache and how many were not (each of which read the backend,
+// unless the access key ID was malformed).
 func (s *Store) CacheStats() (hits, misses uint64) {
 	return s.hits.Load(), s.misses.Load()
 }
 
-// lookup reads an access key and decides whether it may sign for scope.
-func (s *Store) lookup(ctx context.Context, accessKeyID string, scope sigv4.Scope, now time.Time) (sigv4.Identity, string, error) {
+// lookup reads an access key and decides whether it may sign for scope. A
+// nil scope is a SigV4a request's, which names no region: only a key
+// without restrictions may sign it.
+func (s *Store) lookup(ctx context.Context, accessKeyID string, scope *sigv4.Scope, now time.Time) (sigv4.Identity, string, error) {
 	r, err := s.b.Get(ctx, accessKeyID)
 	if errors.Is(err, ErrNotFound) {
 		return sigv4.Identity{}, "", invalidKey(accessKeyID, "does not exist")
@@ -80,7 +135,10 @@ func (s *Store) lookup(ctx context.Context, accessKeyID string, scope sigv4.Scop
 			return sigv4.Identity{}, "", fmt.Errorf("credstore: session %s: %w", accessKeyID, err)
 		}
 	}
-	if !r.Allows(scope) {
+	switch {
+	case scope == nil && (len(r.Services) > 0 || len(r.Regions) > 0):
+		return sigv4.Identity{}, "", &notAllowedError{accessKeyID: accessKeyID}
+	case scope != nil && !r.Allows(*scope):
 		return sigv4.Identity{}, "", &notAllowedError{accessKeyID, scope}
 	}
 	secret, err := s.sealer.open("secret", accessKeyID, r.SealedSecret)
@@ -112,10 +170,13 @@ func invalidKey(accessKeyID, why string) error {
 
 type notAllowedError struct {
 	accessKeyID string
-	scope       sigv4.Scope
+	scope       *sigv4.Scope // nil: a SigV4a request
 }
 
 func (e *notAllowedError) Error() string {
+	if e.scope == nil {
+		return fmt.Sprintf("credstore: access key %s is restricted to services or regions, which SigV4a does not let the store check: it may sign SigV4 requests only", e.accessKeyID)
+	}
 	return fmt.Sprintf("credstore: access key %s may not sign for service %q in region %q", e.accessKeyID, e.scope.Service, e.scope.Region)
 }
 
@@ -124,7 +185,8 @@ func (e *notAllowedError) Is(target error) bool {
 }
 
 // keyCache holds the signing keys of a bounded number of (access key,
-// scope) pairs, each for ttl from when it was read. invalidate empties it
+// scope) pairs, and the SigV4a public keys of access keys, each for ttl
+// from when it was read. invalidate empties it
 // and moves the epoch on, so that a lookup that read the backend before a
 // change cannot store what it read after the change.
 type keyCache struct {
@@ -137,11 +199,13 @@ type keyCache struct {
 
 type cacheKey struct {
 	accessKeyID string
-	scope       sigv4.Scope
+	scope       sigv4.Scope // zero for a public key
+	public      bool        // the SigV4a public key, not a signing key
 }
 
 type cacheEntry struct {
 	key     sigv4.SigningKey
+	pub     *ecdsa.PublicKey // set instead of key for a public key
 	id      sigv4.Identity
 	fetched time.Time    // taken before the backend read
 	usedSec atomic.Int64 // last second a use was noted, to note one per second

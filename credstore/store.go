@@ -12,7 +12,8 @@ import (
 )
 
 // Store manages access keys over a Backend and serves them as a
-// sigv4.KeySource. It is safe for concurrent use.
+// sigv4.PublicKeySource: the signing keys of SigV4 and the public keys of
+// SigV4a. It is safe for concurrent use.
 type Store struct {
 	b      Backend
 	sealer *sealer
@@ -30,7 +31,7 @@ type Store struct {
 	closeErr  error
 }
 
-var _ sigv4.KeySource = (*Store)(nil)
+var _ sigv4.PublicKeySource = (*Store)(nil)
 
 // New returns a Store over b whose secrets are sealed with sealingKey
 // (SealingKeySize random bytes). It fails with ErrWrongSealingKey if b

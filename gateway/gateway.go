@@ -17,10 +17,11 @@
 //     X-Sigv4-Request-Id the request ID the client is told. Any X-Sigv4-*
 //     header the client sent is removed first, whatever its case or
 //     spelling with underscores, so an upstream can trust these.
-//   - The Authorization header, the X-Amz-Date and X-Amz-Security-Token
-//     headers, and the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date,
-//     X-Amz-Expires, X-Amz-SignedHeaders, X-Amz-Signature and
-//     X-Amz-Security-Token query parameters of a presigned URL are removed;
+//   - The Authorization header, the X-Amz-Date, X-Amz-Security-Token and
+//     X-Amz-Region-Set headers, and the X-Amz-Algorithm, X-Amz-Credential,
+//     X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders, X-Amz-Signature,
+//     X-Amz-Security-Token and X-Amz-Region-Set query parameters of a
+//     presigned URL are removed;
 //     the rest of the raw query is kept byte for byte. The session token is
 //     a credential and the date only a part of the signature, so neither
 //     is the upstream's business; the upstream cannot check a signature

@@ -25,7 +25,8 @@ var authHeaders = []string{
 	sigv4.HeaderAuthorization,
 	sigv4.HeaderDate,
 	sigv4.HeaderSecurityToken,
-	"Expect", // the gateway already decided to read the body
+	sigv4.HeaderRegionSet, // SigV4a: where the signature is good
+	"Expect",              // the gateway already decided to read the body
 }
 
 // authParams are the query parameters of a presigned URL removed upstream.
@@ -39,6 +40,7 @@ var authParams = map[string]bool{
 	authz.ParamSignedHeaders: true,
 	authz.ParamSignature:     true,
 	authz.ParamSecurityToken: true,
+	authz.ParamRegionSet:     true,
 }
 
 // withoutAuthParams removes the authentication parameters from a raw

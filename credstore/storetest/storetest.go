@@ -12,7 +12,8 @@
 // credstore.Store over the backend, through a sigv4.Verifier, with a
 // clock the suite controls: revocation within the cache TTL, expiry,
 // sessions, restrictions, secrets sealed at rest, unknown keys never
-// cached, and concurrent use (run it with -race).
+// cached, SigV4a public keys (cached and revoked as signing keys are), and
+// concurrent use (run it with -race).
 package storetest
 
 import (
@@ -67,6 +68,10 @@ func Run(t *testing.T, open Opener) {
 		{"WrongSealingKey", testWrongSealingKey},
 		{"Prune", testPrune},
 		{"Concurrency", testConcurrency},
+		{"V4a", testV4a},
+		{"V4aRevocationDelay", testV4aRevocationDelay},
+		{"V4aUnknownNeverCached", testV4aUnknownNeverCached},
+		{"V4aRestrictions", testV4aRestrictions},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, atRest := open(t)
@@ -681,9 +686,10 @@ func testCacheBounded(t *testing.T, h *harness) {
 	for range 3 {
 		for _, c := range creds {
 			h.mustVerify(s, c)
+			h.mustVerifyV4a(s, c) // a public key takes a place too
 		}
 	}
-	if hits, misses := s.CacheStats(); hits+misses != 12 || misses < 4 {
+	if hits, misses := s.CacheStats(); hits+misses != 24 || misses < 8 {
 		t.Errorf("CacheStats = %d hits, %d misses", hits, misses)
 	}
 }
@@ -760,7 +766,11 @@ func testConcurrency(t *testing.T, h *harness) {
 		wg.Go(func() {
 			for j := range 50 {
 				c := creds[(i+j)%len(creds)]
-				if _, err := h.verify(h.s, c); err != nil && !errors.Is(err, sigv4.ErrInvalidAccessKeyID) {
+				verify := h.verify
+				if j%2 == 1 {
+					verify = h.verifyV4a
+				}
+				if _, err := verify(h.s, c); err != nil && !errors.Is(err, sigv4.ErrInvalidAccessKeyID) {
 					errs <- err
 					return
 				}
@@ -804,6 +814,7 @@ func testConcurrency(t *testing.T, h *harness) {
 	}
 	for _, c := range creds {
 		h.mustVerify(h.s, c) // every key is enabled again
+		h.mustVerifyV4a(h.s, c)
 	}
 	if list, _ := h.s.List(ctx); len(list) != 4+10+10 {
 		t.Errorf("List has %d keys, want 24", len(list))
