@@ -60,9 +60,12 @@ func (s *Signer) Presign(req *http.Request, expires time.Duration) error {
 	q := s.appendAuthParams(st, append(st.q[:0], query...), string(amzDate[:]), expires, signToken)
 	st.q = q
 	unsigned := string(q)
-	sig := s.signature(st, req, unsigned, amzDate[:], hash)
+	sig, err := s.signature(st, req, unsigned, amzDate[:], hash)
+	if err != nil {
+		return err
+	}
 	tail := append(st.out[:0], "&X-Amz-Signature="...)
-	tail = append(tail, sig[:]...)
+	tail = append(tail, sig...)
 	if token != "" && !signToken {
 		tail = appendParam(append(tail, '&'), authz.ParamSecurityToken, token)
 	}
@@ -79,11 +82,13 @@ func (s *Signer) appendAuthParams(st *state, q []byte, amzDate string, expires t
 	if len(q) > 0 {
 		q = append(q, '&')
 	}
-	q = appendParam(q, authz.ParamAlgorithm, canonical.AlgorithmHMAC)
+	q = appendParam(q, authz.ParamAlgorithm, s.algorithm())
 	q = append(q, "&X-Amz-Credential="...)
 	q = canonical.AppendEscaped(q, s.Credentials.AccessKeyID)
-	for _, part := range [...]string{amzDate[:8], s.Region, s.Service, canonical.Terminal} {
-		q = canonical.AppendEscaped(append(q, "%2F"...), part)
+	for _, part := range [...]string{amzDate[:8], s.scopeRegion(), s.Service, canonical.Terminal} {
+		if part != "" {
+			q = canonical.AppendEscaped(append(q, "%2F"...), part)
+		}
 	}
 	q = appendParam(append(q, '&'), authz.ParamDate, amzDate)
 	q = append(q, "&X-Amz-Expires="...)
@@ -93,6 +98,9 @@ func (s *Signer) appendAuthParams(st *state, q []byte, amzDate string, expires t
 	q = canonical.AppendEscaped(q, st.buf)
 	if token {
 		q = appendParam(append(q, '&'), authz.ParamSecurityToken, s.Credentials.SessionToken)
+	}
+	if s.sigv4a() {
+		q = appendParam(append(q, '&'), authz.ParamRegionSet, strings.Join(s.RegionSet, ","))
 	}
 	return q
 }
@@ -120,7 +128,7 @@ func withoutAuthParams(rawQuery string) string {
 		name, _, _ := strings.Cut(field, "=")
 		switch authz.ParamName(name) {
 		case authz.ParamAlgorithm, authz.ParamCredential, authz.ParamDate, authz.ParamExpires,
-			authz.ParamSignedHeaders, authz.ParamSignature, authz.ParamSecurityToken:
+			authz.ParamSignedHeaders, authz.ParamSignature, authz.ParamSecurityToken, authz.ParamRegionSet:
 			continue
 		}
 		kept = append(kept, field)

@@ -2,6 +2,7 @@ package sigv4
 
 import (
 	"bytes"
+	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/sigv4/sigv4/internal/authz"
 	"github.com/sigv4/sigv4/internal/canonical"
+	"github.com/sigv4/sigv4/internal/v4a"
 )
 
 // Payload hash values other than a hex SHA-256.
@@ -58,7 +60,19 @@ type Signer struct {
 	// token, if any.
 	Debug func(canonicalRequest, stringToSign string)
 
-	key atomic.Pointer[signerKey]
+	// RegionSet, if set, signs with SigV4a (AWS4-ECDSA-P256-SHA256) for
+	// these regions instead of SigV4 for Region: "*" for any, or a list
+	// whose entries may hold '*' wildcards. The ECDSA key is derived from
+	// the credentials, once. See package sigv4a.
+	RegionSet []string
+
+	key    atomic.Pointer[signerKey]
+	v4aKey atomic.Pointer[signerV4aKey]
+}
+
+type signerV4aKey struct {
+	accessKeyID, secret string
+	key                 *ecdsa.PrivateKey
 }
 
 type signerKey struct {
@@ -105,11 +119,12 @@ type state struct {
 	req     request   // the verifier's view of the request
 	sha     hash.Hash // scratch for macKey.sum
 	digest  [sha256.Size]byte
+	sig     []byte // the hex signature
 	host    [1]string
 }
 
 var statePool = sync.Pool{New: func() any {
-	return &state{buf: make([]byte, 0, 1024), out: make([]byte, 0, 256), sha: sha256.New()}
+	return &state{buf: make([]byte, 0, 1024), out: make([]byte, 0, 256), sig: make([]byte, 0, v4a.MaxSignatureLen), sha: sha256.New()}
 }}
 
 func getState() *state { return statePool.Get().(*state) }
@@ -143,8 +158,8 @@ func (s *Signer) check(req *http.Request) error {
 	if s.Credentials.AccessKeyID == "" || s.Credentials.SecretAccessKey == "" {
 		return errors.New("sigv4: Signer has no credentials")
 	}
-	if s.Region == "" || s.Service == "" {
-		return errors.New("sigv4: Signer needs Region and Service")
+	if s.Region == "" && len(s.RegionSet) == 0 || s.Service == "" {
+		return errors.New("sigv4: Signer needs Region (or RegionSet) and Service")
 	}
 	return nil
 }
@@ -199,18 +214,24 @@ func (s *Signer) SignPayload(req *http.Request, payloadHash string) error {
 	if token != "" && !s.OmitSessionToken {
 		h[HeaderSecurityToken] = []string{token}
 	}
+	if s.sigv4a() {
+		h[HeaderRegionSet] = []string{strings.Join(s.RegionSet, ",")}
+	}
 	s.collectHeaders(st, req, amzDate[:])
 	if err := checkHeaders(&st.headers); err != nil {
 		return err
 	}
 
-	sig := s.signature(st, req, "", amzDate[:], payloadHash)
+	sig, err := s.signature(st, req, "", amzDate[:], payloadHash)
+	if err != nil {
+		return err
+	}
 	if len(st.buf) > MaxCanonicalRequest {
 		return errTooLarge
 	}
 	st.buf = st.headers.AppendSigned(st.buf[:0])
-	st.out = authz.AppendHeader(st.out[:0], canonical.AlgorithmHMAC, s.Credentials.AccessKeyID,
-		string(amzDate[:8]), s.Region, s.Service, st.buf, sig[:])
+	st.out = authz.AppendHeader(st.out[:0], s.algorithm(), s.Credentials.AccessKeyID,
+		string(amzDate[:8]), s.scopeRegion(), s.Service, st.buf, sig)
 	if len(st.out) > authz.MaxHeaderLen {
 		return errTooLarge
 	}
@@ -282,9 +303,10 @@ func ascii(s string) bool {
 }
 
 // signature computes the hex signature of req, whose headers are in
-// st.headers. presignedQuery is the query of a presigned URL, or "" to sign
-// req's query as it is. It leaves the canonical request in st.buf.
-func (s *Signer) signature(st *state, req *http.Request, presignedQuery string, amzDate []byte, payloadHash string) (sig [2 * sha256.Size]byte) {
+// st.headers, into st.sig. presignedQuery is the query of a presigned URL,
+// or "" to sign req's query as it is. It leaves the canonical request in
+// st.buf.
+func (s *Signer) signature(st *state, req *http.Request, presignedQuery string, amzDate []byte, payloadHash string) ([]byte, error) {
 	rawQuery := presignedQuery
 	if rawQuery == "" {
 		rawQuery = req.URL.RawQuery
@@ -312,13 +334,52 @@ func (s *Signer) signature(st *state, req *http.Request, presignedQuery string, 
 	st.buf = cr.Append(st.buf[:0], &st.scratch)
 	creqHash := sha256.Sum256(st.buf)
 
-	st.out = canonical.AppendStringToSign(st.out[:0], canonical.AlgorithmHMAC, string(amzDate), string(amzDate[:8]), s.Region, s.Service, &creqHash)
+	st.out = canonical.AppendStringToSign(st.out[:0], s.algorithm(), string(amzDate), string(amzDate[:8]), s.scopeRegion(), s.Service, &creqHash)
 	if s.Debug != nil {
 		s.Debug(string(st.buf), string(st.out))
 	}
+	if s.sigv4a() {
+		key, err := s.ecdsaKey()
+		if err != nil {
+			return nil, err
+		}
+		st.sig, err = v4a.AppendSign(st.sig[:0], key, st.out)
+		return st.sig, err
+	}
 	sum := s.macKey(amzDate[:8]).sum(st.sha, st.digest[:], st.out)
-	hex.Encode(sig[:], sum[:])
-	return sig
+	st.sig = hex.AppendEncode(st.sig[:0], sum[:])
+	return st.sig, nil
+}
+
+func (s *Signer) sigv4a() bool { return len(s.RegionSet) > 0 }
+
+func (s *Signer) algorithm() string {
+	if s.sigv4a() {
+		return canonical.AlgorithmECDSA
+	}
+	return canonical.AlgorithmHMAC
+}
+
+// scopeRegion is the region of the credential scope: none for SigV4a.
+func (s *Signer) scopeRegion() string {
+	if s.sigv4a() {
+		return ""
+	}
+	return s.Region
+}
+
+// ecdsaKey is the SigV4a key of the credentials, derived once.
+func (s *Signer) ecdsaKey() (*ecdsa.PrivateKey, error) {
+	c := s.Credentials
+	if k := s.v4aKey.Load(); k != nil && k.accessKeyID == c.AccessKeyID && k.secret == c.SecretAccessKey {
+		return k.key, nil
+	}
+	key, err := v4a.DeriveKey(c.AccessKeyID, c.SecretAccessKey)
+	if err != nil {
+		return nil, err
+	}
+	s.v4aKey.Store(&signerV4aKey{accessKeyID: c.AccessKeyID, secret: c.SecretAccessKey, key: key})
+	return key, nil
 }
 
 func (s *Signer) macKey(date []byte) *macKey {

@@ -1,11 +1,15 @@
 package sigv4_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/internal/httpfile"
@@ -124,4 +128,56 @@ type onlySigningKeys struct{ k *sigv4.Keyring }
 
 func (o onlySigningKeys) SigningKey(ctx context.Context, id string, s sigv4.Scope) (sigv4.SigningKey, sigv4.Identity, error) {
 	return o.k.SigningKey(ctx, id, s)
+}
+
+// TestSuiteV4aSign: signing each request of the official SigV4a suite, in
+// both forms, gives its canonical request and string to sign byte for
+// byte; the (randomized) signature verifies with the suite's public key,
+// and the signed request with our Verifier holding only that key.
+func TestSuiteV4aSign(t *testing.T) {
+	for _, c := range loadSuite(t, "v4a") {
+		keys := v4aKeys(t, c)["public key only"]
+		for _, form := range []string{"header", "query"} {
+			t.Run(c.name+"/"+form, func(t *testing.T) {
+				req, err := c.file(t, "request.txt").Request("https")
+				if err != nil {
+					t.Fatal(err)
+				}
+				var creq, sts string
+				s := c.signer(&creq, &sts)
+				s.RegionSet = []string{c.context.Region}
+				if form == "header" {
+					err = s.Sign(req)
+				} else {
+					err = s.Presign(req, time.Duration(c.context.Expiration)*time.Second)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				expectEqual(t, "canonical request", creq, string(c.read(t, form+"-canonical-request.txt")))
+				expectEqual(t, "string to sign", sts, string(c.read(t, form+"-string-to-sign.txt")))
+				var sig string
+				if form == "header" {
+					sig = afterLast(req.Header.Get("Authorization"), "Signature=")
+				} else {
+					sig = afterLast(req.URL.RawQuery, "X-Amz-Signature=")
+				}
+				pub, _, err := keys.(sigv4.PublicKeySource).PublicKey(context.Background(), c.context.Credentials.AccessKeyID)
+				if err != nil || !v4a.Verify(pub, []byte(sts), sig) {
+					t.Fatalf("our signature %s does not verify with public-key.json (%v)", sig, err)
+				}
+				server := req // a raw space in the path cannot cross the wire
+				var wire bytes.Buffer
+				if req.Write(&wire) == nil {
+					if r, err := http.ReadRequest(bufio.NewReader(&wire)); err == nil {
+						server = r
+					}
+				}
+				res, err := v4aVerifier(c, keys).Verify(server)
+				if err != nil || res.Identity.AccessKeyID != c.context.Credentials.AccessKeyID {
+					t.Fatalf("Verify: %v", err)
+				}
+			})
+		}
+	}
 }
