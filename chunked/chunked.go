@@ -60,6 +60,9 @@ type Options struct {
 // (aws-chunked first) and, with a checksum, X-Amz-Trailer. If req.GetBody
 // is set, retries and redirects send a fresh stream with the same seed.
 func Sign(s *sigv4.Signer, req *http.Request, opts Options) error {
+	if len(s.RegionSet) > 0 {
+		return errors.New("sigv4/chunked: SigV4a (STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD) chunks are not supported yet: sign the body's hash instead")
+	}
 	cfg, err := opts.config(req)
 	if err != nil {
 		return err

@@ -67,6 +67,8 @@ type curlOptions struct {
 	include, head, verbose, fail, silent     bool
 	insecure, unsignedPayload                bool
 	region, service, profile, at, trailer    string
+	sigv4a                                   bool
+	regionSet                                string
 	chunkSize                                int
 	streamOver                               int64
 }
@@ -90,6 +92,7 @@ func (o *curlOptions) define(fs *flag.FlagSet) {
 	fs.Int64Var(&o.streamOver, "stream-over", 64<<20, "stream S3 uploads of files larger than this many bytes")
 	fs.StringVar(&o.region, "region", "", "region of the credential scope (default: from the host, else the profile's)")
 	fs.StringVar(&o.service, "service", "", "service of the credential scope (default: from the host)")
+	o.defineSigV4a(fs)
 	fs.StringVar(&o.profile, "profile", "", "AWS CLI profile for credentials and region (default: AWS_PROFILE)")
 	fs.StringVar(&o.at, "time", "", "signing time, RFC 3339 (default now; for reproducing a signature)")
 }
@@ -161,8 +164,18 @@ func (o *curlOptions) signer(ctx context.Context, u *url.URL) (*sigv4.Signer, er
 	if err != nil {
 		return nil, err
 	}
-	return &sigv4.Signer{Credentials: id.creds, Region: region, Service: service,
-		UnsignedPayload: o.unsignedPayload, Now: now}, nil
+	s := &sigv4.Signer{Credentials: id.creds, Region: region, Service: service,
+		UnsignedPayload: o.unsignedPayload, Now: now}
+	if o.sigv4a || o.regionSet != "" {
+		s.RegionSet = splitList(cmpOr(o.regionSet, region))
+	}
+	return s, nil
+}
+
+// defineSigV4a defines the flags that choose SigV4a.
+func (o *curlOptions) defineSigV4a(fs *flag.FlagSet) {
+	fs.BoolVar(&o.sigv4a, "sigv4a", false, "sign with SigV4a (AWS4-ECDSA-P256-SHA256) for --region-set")
+	fs.StringVar(&o.regionSet, "region-set", "", "SigV4a: regions the signature is good for, comma-separated, '*' wildcards (default: the region); implies --sigv4a")
 }
 
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }

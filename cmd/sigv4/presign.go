@@ -40,6 +40,7 @@ Flags:
 		fs.StringVar(&expires, "expires", "15m", "how long the URL is valid: a duration (15m, 12h) or seconds")
 		fs.StringVar(&o.region, "region", "", "region of the credential scope (default: from the host, else the profile's)")
 		fs.StringVar(&o.service, "service", "", "service of the credential scope (default: from the host)")
+		o.defineSigV4a(fs)
 		fs.StringVar(&o.profile, "profile", "", "AWS CLI profile for credentials and region (default: AWS_PROFILE)")
 		fs.StringVar(&o.at, "time", "", "signing time, RFC 3339 (default now)")
 		return func(args []string, stdin io.Reader, stdout, stderr io.Writer) error {

@@ -40,6 +40,7 @@ Flags:
 		expires := fs.Int("expires", 3600, "seconds a presigned URL is valid, 1 to 604800")
 		signBody := fs.Bool("sign-body", false, "send and sign X-Amz-Content-Sha256 (implied by --service s3)")
 		profile := fs.String("profile", "", "AWS CLI profile for credentials (default: AWS_PROFILE)")
+		regionSet := fs.String("region-set", "", "sign with SigV4a for these regions, comma-separated ('*' wildcards)")
 		debug := fs.Bool("debug", false, "print the canonical request and string to sign to standard error")
 		return func(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			if len(args) > 0 {
@@ -60,7 +61,8 @@ Flags:
 			if err != nil {
 				return err
 			}
-			s := &sigv4.Signer{Credentials: creds, Region: *region, Service: *service, S3: *s3, ContentSHA256: *signBody, Now: now}
+			s := &sigv4.Signer{Credentials: creds, Region: *region, Service: *service, S3: *s3, ContentSHA256: *signBody, Now: now,
+				RegionSet: splitList(*regionSet)}
 			if *debug {
 				s.Debug = func(creq, sts string) {
 					fmt.Fprintf(stderr, "# canonical request\n%s\n\n# string to sign\n%s\n\n", creq, sts)
