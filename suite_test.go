@@ -86,6 +86,9 @@ func (c *suiteCase) creds() sigv4.Credentials {
 
 func (c *suiteCase) clock() func() time.Time { return func() time.Time { return c.time } }
 
+// version is "v4" or "v4a", the folder of the case.
+func (c *suiteCase) version() string { return filepath.Base(filepath.Dir(c.dir)) }
+
 // signer returns a Signer configured as the case's context says, recording
 // the canonical request and string to sign into *creq and *sts.
 func (c *suiteCase) signer(creq, sts *string) *sigv4.Signer {

@@ -28,7 +28,7 @@ const mismatch = "SignatureDoesNotMatch"
 // changes unsigned elements and expects acceptance.
 func TestTamperMatrix(t *testing.T) {
 	total := 0
-	for _, c := range loadSuite(t, "v4") {
+	for _, c := range append(loadSuite(t, "v4"), loadSuite(t, "v4a")...) {
 		for _, form := range []string{"header", "query"} {
 			f := c.file(t, form+"-signed-request.txt")
 			tampers := commonTampers(c, f)
@@ -39,7 +39,7 @@ func TestTamperMatrix(t *testing.T) {
 			}
 			for _, tm := range tampers {
 				total++
-				t.Run(c.name+"/"+form+"/"+tm.name, func(t *testing.T) {
+				t.Run(c.version()+"/"+c.name+"/"+form+"/"+tm.name, func(t *testing.T) {
 					g := cloneFile(f)
 					tm.mutate(g)
 					req, err := g.ServerRequest("https")
@@ -85,7 +85,7 @@ func commonTampers(c *suiteCase, f *httpfile.File) []tamper {
 	for i, h := range f.Headers {
 		lname := strings.ToLower(h.Name)
 		switch {
-		case lname == "authorization" || lname == "host":
+		case lname == "authorization" || lname == "host" || lname == "x-amz-region-set": // see headerFormTampers
 		case lname == "x-amz-content-sha256":
 			ts = append(ts, tamper{"header-x-amz-content-sha256", func(f *httpfile.File) { f.Headers[i].Value = flipHex(h.Value, 0) }, mismatch})
 		case lname == "x-amz-date":
@@ -118,10 +118,22 @@ func headerFormTampers(c *suiteCase, f *httpfile.File) []tamper {
 	unsorted := slices.Clone(names)
 	unsorted[0], unsorted[1] = unsorted[1], unsorted[0]
 	withoutHost := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == "host" })
-	return []tamper{
+	scope := []tamper{{"scope-region", auth("/us-east-1/", "/us-west-2/"), "AuthorizationHeaderMalformed"}}
+	if c.version() == "v4a" {
+		regionSet := func(v string) func(*httpfile.File) {
+			return func(f *httpfile.File) { setHeader(f, "X-Amz-Region-Set", v) }
+		}
+		scope = []tamper{
+			{"scope-gains-a-region", auth("/20150830/", "/20150830/us-east-1/"), "AuthorizationHeaderMalformed"},
+			{"region-set-other", regionSet("eu-west-1"), "AuthorizationHeaderMalformed"},
+			{"region-set-wider", regionSet("*"), mismatch},
+			{"region-set-dropped", func(f *httpfile.File) { setHeader(f, "X-Amz-Region-Set", "") }, "AuthorizationHeaderMalformed"},
+			{"algorithm-hmac", auth("AWS4-ECDSA-P256-SHA256 ", "AWS4-HMAC-SHA256 "), "AuthorizationHeaderMalformed"},
+		}
+	}
+	return append(scope, []tamper{
 		{"signature-first-digit", auth("Signature="+sig, "Signature="+flipHex(sig, 0)), mismatch},
 		{"signature-last-digit", auth("Signature="+sig, "Signature="+flipHex(sig, len(sig)-1)), mismatch},
-		{"scope-region", auth("/us-east-1/", "/us-west-2/"), "AuthorizationHeaderMalformed"},
 		{"scope-service", auth("/service/", "/other/"), "AuthorizationHeaderMalformed"},
 		{"scope-date", auth("/20150830/", "/20150831/"), "AuthorizationHeaderMalformed"},
 		{"scope-terminal", auth("/aws4_request", "/aws5_request"), "AuthorizationHeaderMalformed"},
@@ -131,7 +143,7 @@ func headerFormTampers(c *suiteCase, f *httpfile.File) []tamper {
 		{"signed-headers-drop-host", auth(list, "SignedHeaders="+strings.Join(withoutHost, ";")+","), "AccessDenied"},
 		{"presign-too", func(f *httpfile.File) { f.Target = addQuery(f.Target, "X-Amz-Signature="+sig) }, "InvalidArgument"},
 		{"second-authorization", func(f *httpfile.File) { addHeader(f, "Authorization", headerValue(f, "Authorization")) }, "AuthorizationHeaderMalformed"},
-	}
+	}...)
 }
 
 // queryFormTampers change the X-Amz-* parameters of a presigned URL.
@@ -147,8 +159,16 @@ func queryFormTampers(c *suiteCase, f *httpfile.File) []tamper {
 		param("X-Amz-Expires", "604801", "AuthorizationQueryParametersError"),
 		param("X-Amz-Algorithm", "AWS4-HMAC-SHA512", "AuthorizationQueryParametersError"),
 		param("X-Amz-Credential", "AKIDEXAMPLE%2F20150830%2Fus-west-2%2Fservice%2Faws4_request", "AuthorizationQueryParametersError"),
-		param("X-Amz-Credential", "AKIDUNKNOWN%2F20150830%2Fus-east-1%2Fservice%2Faws4_request", "InvalidAccessKeyId"),
 		{"header-too", func(f *httpfile.File) { addHeader(f, "Authorization", "AWS4-HMAC-SHA256 Credential=x") }, "InvalidArgument"},
+	}
+	if c.version() == "v4a" {
+		ts = append(ts,
+			param("X-Amz-Credential", "AKIDUNKNOWN%2F20150830%2Fservice%2Faws4_request", "InvalidAccessKeyId"),
+			param("X-Amz-Region-Set", "eu-west-1", "AuthorizationQueryParametersError"),
+			param("X-Amz-Region-Set", "%2A", mismatch),
+			param("X-Amz-Algorithm", "AWS4-HMAC-SHA256", "AuthorizationQueryParametersError"))
+	} else {
+		ts = append(ts, param("X-Amz-Credential", "AKIDUNKNOWN%2F20150830%2Fus-east-1%2Fservice%2Faws4_request", "InvalidAccessKeyId"))
 	}
 	if c.context.Credentials.Token != "" {
 		code := mismatch
