@@ -25,13 +25,13 @@ type stream struct {
 }
 
 // parseStream reads the headers of a streaming payload.
-func parseStream(req *http.Request, payload string) (*stream, error) {
+func parseStream(req *http.Request, payload string, sigv4a bool) (*stream, error) {
 	mode, ok := chunk.ParseMode(payload)
 	if !ok {
-		if strings.HasPrefix(payload, "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD") {
-			return nil, newError(ErrNotImplemented, "The payload mode "+payload+" is not supported yet.")
-		}
 		return nil, newError(ErrInvalidArgument, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-*, or a valid sha256 value.")
+	}
+	if mode != chunk.UnsignedTrailer && mode.ECDSA() != sigv4a {
+		return nil, newError(ErrInvalidRequest, "The payload mode "+payload+" does not match the signature's algorithm.")
 	}
 	s := &stream{mode: mode}
 	v := headerValue(req.Header, HeaderDecodedContentLength)
@@ -52,7 +52,7 @@ func parseStream(req *http.Request, payload string) (*stream, error) {
 			s.trailers = append(s.trailers, name)
 		}
 	}
-	if len(s.trailers) > 0 && mode == chunk.Signed {
+	if len(s.trailers) > 0 && (mode == chunk.Signed || mode == chunk.SignedECDSA) {
 		return nil, newError(ErrInvalidRequest, "x-amz-trailer announces a trailer, but "+payload+" carries none.")
 	}
 	return s, nil
@@ -62,8 +62,11 @@ func parseStream(req *http.Request, payload string) (*stream, error) {
 func (s *stream) body(r *request, key SigningKey, maxChunk int) io.ReadCloser {
 	c := r.auth.Credential
 	var chain *chunk.Chain
-	if s.mode != chunk.UnsignedTrailer {
-		scope := string(canonical.AppendScope(nil, c.Date, c.Region, c.Service))
+	scope := string(canonical.AppendScope(nil, c.Date, c.Region, c.Service))
+	switch {
+	case s.mode.ECDSA():
+		chain = chunk.NewECDSAChain(nil, r.pub, r.amzDate, scope, r.auth.Signature)
+	case s.mode != chunk.UnsignedTrailer:
 		chain = chunk.NewChain(key, r.amzDate, scope, r.auth.Signature)
 	}
 	body := r.req.Body

@@ -96,6 +96,7 @@ type request struct {
 	req       *http.Request
 	auth      authz.Auth
 	presigned bool
+	pub       *ecdsa.PublicKey // SigV4a: the key that verified the seed
 	amzDate   string
 	time      time.Time
 	scope     Scope
@@ -451,7 +452,7 @@ func (v *Verifier) payload(r *request) (string, io.ReadCloser, *stream, error) {
 		hex.Decode(want[:], []byte(declared))
 		return declared, &hashedBody{body: body, hash: sha256.New(), want: want}, nil, nil
 	}
-	s, err := parseStream(r.req, declared)
+	s, err := parseStream(r.req, declared, r.sigv4a())
 	return declared, nil, s, err
 }
 
@@ -568,6 +569,7 @@ func (v *Verifier) checkSignatureV4a(st *state, r *request, payloadHash string) 
 		return Identity{}, err
 	}
 	match := v4a.Verify(pub, st.out, r.auth.Signature)
+	r.pub = pub
 	switch {
 	case unknown:
 		return Identity{}, newError(ErrInvalidAccessKeyID, "The AWS Access Key Id you provided does not exist in our records.")

@@ -329,7 +329,7 @@ func TestPayloadHash(t *testing.T) {
 		{"streaming with an unknown trailer", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "5", "x-amz-meta-a", "InvalidRequest"},
 		{"streaming with a trailer its mode has no room for", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "5", "x-amz-checksum-crc32", "InvalidRequest"},
 		{"streaming in an unknown mode", "STREAMING-AWS4-HMAC-SHA512-PAYLOAD", "5", "", "InvalidArgument"},
-		{"streaming SigV4a chunks (not yet supported)", "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD", "5", "", "NotImplemented"},
+		{"streaming SigV4a chunks under a SigV4 signature", "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD", "5", "", "InvalidRequest"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := put("hello", func(r *http.Request) {

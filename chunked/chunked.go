@@ -19,6 +19,7 @@
 package chunked
 
 import (
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"io"
@@ -27,13 +28,18 @@ import (
 
 	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/internal/chunk"
+	"github.com/sigv4/sigv4/internal/v4a"
 )
 
-// The x-amz-content-sha256 values of the streaming payload modes.
+// The x-amz-content-sha256 values of the streaming payload modes. A
+// Signer with a RegionSet (SigV4a) sends the ECDSA ones instead of the
+// HMAC ones.
 const (
-	SignedPayload          = chunk.PayloadSigned
-	SignedPayloadTrailer   = chunk.PayloadSignedTrailer
-	UnsignedPayloadTrailer = chunk.PayloadUnsignedTrailer
+	SignedPayload             = chunk.PayloadSigned
+	SignedPayloadTrailer      = chunk.PayloadSignedTrailer
+	UnsignedPayloadTrailer    = chunk.PayloadUnsignedTrailer
+	SignedECDSAPayload        = chunk.PayloadSignedECDSA
+	SignedECDSAPayloadTrailer = chunk.PayloadSignedECDSATrailer
 )
 
 // DefaultChunkSize is the chunk size of minio-go and the JS SDK.
@@ -60,10 +66,7 @@ type Options struct {
 // (aws-chunked first) and, with a checksum, X-Amz-Trailer. If req.GetBody
 // is set, retries and redirects send a fresh stream with the same seed.
 func Sign(s *sigv4.Signer, req *http.Request, opts Options) error {
-	if len(s.RegionSet) > 0 {
-		return errors.New("sigv4/chunked: SigV4a (STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD) chunks are not supported yet: sign the body's hash instead")
-	}
-	cfg, err := opts.config(req)
+	cfg, err := opts.config(req, len(s.RegionSet) > 0)
 	if err != nil {
 		return err
 	}
@@ -92,7 +95,7 @@ func Sign(s *sigv4.Signer, req *http.Request, opts Options) error {
 	return nil
 }
 
-func (o Options) config(req *http.Request) (chunk.EncoderConfig, error) {
+func (o Options) config(req *http.Request, sigv4a bool) (chunk.EncoderConfig, error) {
 	cfg := chunk.EncoderConfig{Mode: chunk.Signed, ChunkSize: o.ChunkSize, DecodedLength: req.ContentLength}
 	if req.Body == nil || req.Body == http.NoBody {
 		cfg.DecodedLength = 0
@@ -116,8 +119,13 @@ func (o Options) config(req *http.Request) (chunk.EncoderConfig, error) {
 		}
 		cfg.Mode = chunk.SignedTrailer
 	}
-	if o.Unsigned {
+	switch {
+	case o.Unsigned:
 		cfg.Mode = chunk.UnsignedTrailer
+	case sigv4a && cfg.Mode == chunk.Signed:
+		cfg.Mode = chunk.SignedECDSA
+	case sigv4a:
+		cfg.Mode = chunk.SignedECDSATrailer
 	}
 	return cfg, nil
 }
@@ -147,7 +155,8 @@ func setHeaders(req *http.Request, cfg chunk.EncoderConfig) {
 
 // seed is what the chunk signatures chain from.
 type seed struct {
-	key                       sigv4.SigningKey
+	key                       sigv4.SigningKey  // SigV4
+	priv                      *ecdsa.PrivateKey // SigV4a
 	amzDate, scope, signature string
 }
 
@@ -159,6 +168,11 @@ func seedOf(s *sigv4.Signer, req *http.Request) (seed, error) {
 	if len(amzDate) < 8 || !ok {
 		return seed{}, errors.New("sigv4/chunked: the signer left no seed signature")
 	}
+	if len(s.RegionSet) > 0 {
+		priv, err := v4a.DeriveKey(s.Credentials.AccessKeyID, s.Credentials.SecretAccessKey)
+		scope := sigv4.Scope{Date: amzDate[:8], Service: s.Service}
+		return seed{priv: priv, amzDate: amzDate, scope: scope.String(), signature: sig}, err
+	}
 	scope := sigv4.Scope{Date: amzDate[:8], Region: s.Region, Service: s.Service}
 	return seed{
 		key:       sigv4.DeriveSigningKey(s.Credentials.SecretAccessKey, scope),
@@ -169,7 +183,10 @@ func seedOf(s *sigv4.Signer, req *http.Request) (seed, error) {
 }
 
 func encoded(body io.ReadCloser, sd seed, cfg chunk.EncoderConfig) io.ReadCloser {
-	if cfg.Mode != chunk.UnsignedTrailer {
+	switch {
+	case cfg.Mode.ECDSA():
+		cfg.Chain = chunk.NewECDSAChain(sd.priv, nil, sd.amzDate, sd.scope, sd.signature)
+	case cfg.Mode != chunk.UnsignedTrailer:
 		cfg.Chain = chunk.NewChain(sd.key, sd.amzDate, sd.scope, sd.signature)
 	}
 	return struct {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"hash/crc32"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sigv4/sigv4"
+	"github.com/sigv4/sigv4/chunked"
 	"github.com/sigv4/sigv4/internal/chunk"
 )
 
@@ -68,7 +70,11 @@ func (s spec) build(t *testing.T) (*http.Request, []int) {
 		wire = strconv.AppendInt(wire, int64(size), 16)
 		if s.mode != chunk.UnsignedTrailer {
 			h := sha256.Sum256(data)
-			sig := string(chain.SignChunk(&h))
+			raw, err := chain.SignChunk(&h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sig := string(raw)
 			if alt, ok := s.chunkSigs[i]; ok {
 				sig = alt
 			}
@@ -115,7 +121,11 @@ func (s spec) appendTrailers(wire []byte, chain *chunk.Chain) []byte {
 	}
 	if s.mode == chunk.SignedTrailer {
 		h := sha256.Sum256([]byte(canonical))
-		wire = append(wire, "x-amz-trailer-signature:"+string(chain.SignTrailer(&h))+"\r\n"...)
+		sig, err := chain.SignTrailer(&h)
+		if err != nil {
+			panic(err)
+		}
+		wire = append(wire, "x-amz-trailer-signature:"+string(sig)+"\r\n"...)
 	}
 	return append(wire, "\r\n"...)
 }
@@ -229,7 +239,7 @@ func TestDecoderTampering(t *testing.T) {
 				copy(w[i:i+64], strings.ToUpper(string(w[i:i+64])))
 				return w
 			}
-		}), "InvalidRequest", bad * 16 << 10},
+		}), "SignatureDoesNotMatch", bad * 16 << 10},
 		{"chunk data byte", with(signed, func(s *spec) { s.editWire = flip(dataByte) }), "SignatureDoesNotMatch", bad * 16 << 10},
 		{"chunk data byte, signed trailer", with(trailer, func(s *spec) { s.editWire = flip(dataByte) }), "SignatureDoesNotMatch", bad * 16 << 10},
 		{"chunk length", with(signed, func(s *spec) {
@@ -364,5 +374,57 @@ func TestCRC32CFromScratch(t *testing.T) {
 	h.Write(data)
 	if got, want := string(chunk.AppendChecksum(nil, h)), base64.StdEncoding.EncodeToString(sum[:]); got != want {
 		t.Fatalf("%s, want %s", got, want)
+	}
+}
+
+// TestSigV4aStreaming: a SigV4a signer streams ECDSA-signed chunks (and
+// trailer), padded as aws-c-auth pads them; Verify decodes them with the
+// public key, and a byte changed in the second chunk is refused before
+// that chunk reaches the handler.
+func TestSigV4aStreaming(t *testing.T) {
+	const size = 8 << 10
+	data := testData(3*size + 100)
+	for _, tc := range []struct {
+		unsigned bool
+		checksum string
+		mode     string
+	}{
+		{false, "", chunked.SignedECDSAPayload},
+		{false, "crc32c", chunked.SignedECDSAPayloadTrailer},
+		{true, "", chunked.UnsignedPayloadTrailer},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			sign := func() *http.Request {
+				req, err := http.NewRequest("PUT", "http://127.0.0.1:9000/bucket/key", bytes.NewReader(data))
+				if err != nil {
+					t.Fatal(err)
+				}
+				signer := &sigv4.Signer{Credentials: streamCreds, Service: "s3", RegionSet: []string{"us-*"}, Now: func() time.Time { return streamTime }}
+				if err := chunkedSign(signer, req, tc.unsigned, tc.checksum, size); err != nil {
+					t.Fatal(err)
+				}
+				if got := req.Header.Get("X-Amz-Content-Sha256"); got != tc.mode {
+					t.Fatalf("mode %s, want %s", got, tc.mode)
+				}
+				return req
+			}
+			got, code := spec{}.outcome(t, sign())
+			if code != "" || !bytes.Equal(got, data) {
+				t.Fatalf("code %q, %d of %d bytes back", code, len(got), len(data))
+			}
+			req := sign()
+			wire, _ := io.ReadAll(req.Body)
+			i := bytes.Index(wire, data[size+10:size+30]) // in the second chunk
+			wire[i] ^= 1
+			req.Body = readCloser{bytes.NewReader(wire)}
+			got, code = spec{}.outcome(t, req)
+			want := "SignatureDoesNotMatch"
+			if tc.unsigned {
+				want = "BadDigest"
+			}
+			if code != want || !tc.unsigned && len(got) > size {
+				t.Fatalf("tampered: code %q with %d bytes released, want %s and at most %d", code, len(got), want, size)
+			}
+		})
 	}
 }

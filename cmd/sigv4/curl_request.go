@@ -159,8 +159,7 @@ func (o *curlOptions) sign(s *sigv4.Signer, req *http.Request) error {
 }
 
 func (o *curlOptions) streams(s *sigv4.Signer, req *http.Request) bool {
-	// SigV4a uploads are hashed: its signed chunks are not written yet.
-	if o.upload == "" || !isS3Service(s.Service) || req.ContentLength == 0 || len(s.RegionSet) > 0 {
+	if o.upload == "" || !isS3Service(s.Service) || req.ContentLength == 0 {
 		return false
 	}
 	return o.upload == "-" || req.ContentLength > o.streamOver || o.trailer != ""

@@ -192,7 +192,7 @@ func (d *Decoder) readChunkHeader() (int64, []byte, error) {
 		return size, nil, nil
 	}
 	sig, ok := bytes.CutPrefix(ext, []byte("chunk-signature="))
-	if !hasExt || !ok || !lowerHex(sig) {
+	if !hasExt || !ok || len(sig) == 0 {
 		return 0, nil, d.fail(CodeInvalidRequest, "A signed chunk has no valid chunk-signature.")
 	}
 	return size, sig, nil
@@ -295,7 +295,7 @@ func (d *Decoder) readTrailers() error {
 	}
 	if d.cfg.Mode.signed() {
 		h := sha256.Sum256(canonical)
-		if sig == nil || !lowerHex(sig) || !d.cfg.Chain.VerifyTrailer(&h, sig) {
+		if sig == nil || !d.cfg.Chain.VerifyTrailer(&h, sig) {
 			return d.fail(CodeSignatureDoesNotMatch, "The trailer signature we calculated does not match the signature you provided.")
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"hash"
 	"io"
 	"strconv"
+
+	"github.com/sigv4/sigv4/internal/v4a"
 )
 
 // MinChunkSize is the smallest chunk Amazon S3 accepts but for the last.
@@ -41,7 +43,7 @@ type Encoder struct {
 
 // headerRoom is the largest chunk header: 15 hex digits, the
 // chunk-signature extension and CRLF.
-const headerRoom = 15 + len(";chunk-signature=") + 2*sha256.Size + 2
+const headerRoom = 15 + len(";chunk-signature=") + v4a.ChunkSignatureLen + 2
 
 // NewEncoder returns an encoder of body.
 func NewEncoder(body io.Reader, cfg EncoderConfig) *Encoder {
@@ -90,7 +92,10 @@ func (e *Encoder) fill() error {
 	if e.sum != nil {
 		e.sum.Write(data)
 	}
-	head := e.appendHeader(e.buf[:0:headerRoom], data)
+	head, err := e.appendHeader(e.buf[:0:headerRoom], data)
+	if err != nil {
+		return err
+	}
 	start := headerRoom - len(head)
 	copy(e.buf[start:], head)
 	end := headerRoom + n
@@ -100,16 +105,20 @@ func (e *Encoder) fill() error {
 }
 
 // appendHeader appends the header line of a chunk holding data.
-func (e *Encoder) appendHeader(b, data []byte) []byte {
+func (e *Encoder) appendHeader(b, data []byte) ([]byte, error) {
 	b = strconv.AppendUint(b, uint64(len(data)), 16)
 	if e.cfg.Mode.signed() {
 		e.hash.Reset()
 		e.hash.Write(data)
 		e.hash.Sum(e.dh[:0])
+		sig, err := e.cfg.Chain.SignChunk(&e.dh)
+		if err != nil {
+			return nil, err
+		}
 		b = append(b, ";chunk-signature="...)
-		b = append(b, e.cfg.Chain.SignChunk(&e.dh)...)
+		b = append(b, sig...)
 	}
-	return append(b, '\r', '\n')
+	return append(b, '\r', '\n'), nil
 }
 
 // final writes the final chunk and the trailers, once the body has given
@@ -120,7 +129,10 @@ func (e *Encoder) final() error {
 		return errors.New("sigv4/chunked: the body is longer than x-amz-decoded-content-length (" +
 			strconv.FormatInt(e.cfg.DecodedLength, 10) + " bytes)")
 	}
-	b := e.appendHeader(e.buf[:0], nil)
+	b, err := e.appendHeader(e.buf[:0], nil)
+	if err != nil {
+		return err
+	}
 	if e.cfg.Mode.trailer() {
 		start := len(b)
 		if e.sum != nil {
@@ -131,8 +143,12 @@ func (e *Encoder) final() error {
 		}
 		if e.cfg.Mode.signed() {
 			h := sha256.Sum256(b[start:]) // "name:value\n": the canonical trailers
+			sig, err := e.cfg.Chain.SignTrailer(&h)
+			if err != nil {
+				return err
+			}
 			b = append(b, "x-amz-trailer-signature:"...)
-			b = append(b, e.cfg.Chain.SignTrailer(&h)...)
+			b = append(b, sig...)
 			b = append(b, '\n')
 		}
 		b = crlfLines(b, start)
@@ -160,7 +176,7 @@ func crlfLines(b []byte, start int) []byte {
 func EncodedLength(cfg EncoderConfig) int64 {
 	ext := 0
 	if cfg.Mode.signed() {
-		ext = len(";chunk-signature=") + 2*sha256.Size
+		ext = len(";chunk-signature=") + cfg.Mode.signatureLen()
 	}
 	chunk := func(n int64) int64 {
 		return int64(len(strconv.FormatInt(n, 16))+ext+2) + n + 2
@@ -177,7 +193,7 @@ func EncodedLength(cfg EncoderConfig) int64 {
 			total += int64(len(cfg.Trailer) + 1 + checksumLen(cfg.Trailer) + 2)
 		}
 		if cfg.Mode.signed() {
-			total += int64(len("x-amz-trailer-signature:") + 2*sha256.Size + 2)
+			total += int64(len("x-amz-trailer-signature:") + cfg.Mode.signatureLen() + 2)
 		}
 	}
 	return total

@@ -78,7 +78,11 @@ func TestChainS3Examples(t *testing.T) {
 				if got := hex.EncodeToString(h[:]); got != c.DataSHA256 {
 					t.Fatalf("chunk %d: data hash %s, want %s", i, got, c.DataSHA256)
 				}
-				sig := string(signer.SignChunk(&h))
+				raw, err := signer.SignChunk(&h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sig := string(raw)
 				if got := signer.StringToSign(); got != c.StringToSign {
 					t.Errorf("chunk %d: string to sign\n%q\nwant\n%q", i, got, c.StringToSign)
 				}
@@ -91,7 +95,11 @@ func TestChainS3Examples(t *testing.T) {
 			}
 			if tr := ex.Expected.Trailer; tr != nil {
 				h := sha256.Sum256([]byte(tr.Canonical))
-				sig := string(signer.SignTrailer(&h))
+				raw, err := signer.SignTrailer(&h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sig := string(raw)
 				if got := signer.StringToSign(); got != tr.StringToSign {
 					t.Errorf("trailer: string to sign\n%q\nwant\n%q", got, tr.StringToSign)
 				}

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"io"
 	"testing"
+
+	"github.com/sigv4/sigv4/internal/v4a"
 )
 
 var (
-	fuzzKey  = sha256.Sum256([]byte("fuzz key"))
-	fuzzSeed = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"
+	fuzzECDSA, _ = v4a.DeriveKey("AKIDFUZZ", "fuzz/secret")
+	fuzzKey      = sha256.Sum256([]byte("fuzz key"))
+	fuzzSeed     = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"
 )
 
 const (
@@ -31,7 +34,10 @@ func fuzzData(n int) []byte {
 // the seeds small, which the fuzzer mutates and minimizes much faster.
 func fuzzStream(mode Mode, data []byte, trailer string) []byte {
 	cfg := EncoderConfig{Mode: mode, DecodedLength: int64(len(data)), ChunkSize: fuzzChunk, Trailer: trailer}
-	if mode.signed() {
+	switch {
+	case mode.ECDSA():
+		cfg.Chain = NewECDSAChain(fuzzECDSA, nil, fuzzDate, fuzzScope, fuzzSeed)
+	case mode.signed():
 		cfg.Chain = NewChain(fuzzKey, fuzzDate, fuzzScope, fuzzSeed)
 	}
 	out, err := io.ReadAll(NewEncoder(bytes.NewReader(data), cfg))
@@ -53,17 +59,22 @@ func FuzzDecoder(f *testing.F) {
 		f.Add(uint8(Signed), uint16(n), fuzzStream(Signed, data, ""))
 		f.Add(uint8(SignedTrailer), uint16(n), fuzzStream(SignedTrailer, data, ChecksumCRC32C))
 		f.Add(uint8(UnsignedTrailer), uint16(n), fuzzStream(UnsignedTrailer, data, ChecksumCRC32C))
+		f.Add(uint8(SignedECDSA), uint16(n), fuzzStream(SignedECDSA, data, ""))
+		f.Add(uint8(SignedECDSATrailer), uint16(n), fuzzStream(SignedECDSATrailer, data, ChecksumCRC32C))
 	}
 	f.Add(uint8(UnsignedTrailer), uint16(3), []byte("3\r\nabc\r\n0\r\nx-amz-checksum-crc32c:AAAAAA==\n\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, m uint8, n uint16, wire []byte) {
-		mode := Mode(m%3 + 1)
+		mode := Mode(m%5 + 1)
 		data := fuzzData(int(n))
 		cfg := Config{Mode: mode, DecodedLength: int64(n), MaxChunkSize: 4 * fuzzChunk,
 			Err: func(code, msg string) error { return &codeError{code} }}
 		if mode.trailer() {
 			cfg.Trailers = []string{ChecksumCRC32C}
 		}
-		if mode.signed() {
+		switch {
+		case mode.ECDSA():
+			cfg.Chain = NewECDSAChain(nil, &fuzzECDSA.PublicKey, fuzzDate, fuzzScope, fuzzSeed)
+		case mode.signed():
 			cfg.Chain = NewChain(fuzzKey, fuzzDate, fuzzScope, fuzzSeed)
 		}
 		got, err := io.ReadAll(NewDecoder(bytes.NewReader(wire), cfg))
@@ -90,7 +101,7 @@ func (e *codeError) Error() string { return e.code }
 // TestDecoderSeedsAccepted keeps the fuzz seeds honest: each valid seed
 // stream decodes to its data.
 func TestDecoderSeedsAccepted(t *testing.T) {
-	for _, mode := range []Mode{Signed, SignedTrailer, UnsignedTrailer} {
+	for _, mode := range []Mode{Signed, SignedTrailer, UnsignedTrailer, SignedECDSA, SignedECDSATrailer} {
 		for _, n := range []int{0, 1, fuzzChunk, 2*fuzzChunk + 1, 3 * MinChunkSize} {
 			trailer := ""
 			var trailers []string
@@ -99,7 +110,10 @@ func TestDecoderSeedsAccepted(t *testing.T) {
 			}
 			data := fuzzData(n)
 			cfg := Config{Mode: mode, DecodedLength: int64(n), Trailers: trailers}
-			if mode.signed() {
+			switch {
+			case mode.ECDSA():
+				cfg.Chain = NewECDSAChain(nil, &fuzzECDSA.PublicKey, fuzzDate, fuzzScope, fuzzSeed)
+			case mode.signed():
 				cfg.Chain = NewChain(fuzzKey, fuzzDate, fuzzScope, fuzzSeed)
 			}
 			got, err := io.ReadAll(NewDecoder(bytes.NewReader(fuzzStream(mode, data, trailer)), cfg))

@@ -8,21 +8,27 @@
 // package adds only the chunk and trailer links.
 package chunk
 
+import "github.com/sigv4/sigv4/internal/v4a"
+
 // Mode is a streaming payload mode, named by x-amz-content-sha256.
 type Mode uint8
 
 // The streaming payload modes.
 const (
-	Signed          Mode = iota + 1 // STREAMING-AWS4-HMAC-SHA256-PAYLOAD
-	SignedTrailer                   // STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER
-	UnsignedTrailer                 // STREAMING-UNSIGNED-PAYLOAD-TRAILER
+	Signed             Mode = iota + 1 // STREAMING-AWS4-HMAC-SHA256-PAYLOAD
+	SignedTrailer                      // STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER
+	UnsignedTrailer                    // STREAMING-UNSIGNED-PAYLOAD-TRAILER
+	SignedECDSA                        // STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD
+	SignedECDSATrailer                 // STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER
 )
 
 // The x-amz-content-sha256 values of the modes.
 const (
-	PayloadSigned          = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
-	PayloadSignedTrailer   = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
-	PayloadUnsignedTrailer = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+	PayloadSigned             = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+	PayloadSignedTrailer      = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+	PayloadUnsignedTrailer    = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+	PayloadSignedECDSA        = "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD"
+	PayloadSignedECDSATrailer = "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER"
 )
 
 // ParseMode returns the mode named by an x-amz-content-sha256 value.
@@ -34,6 +40,10 @@ func ParseMode(payload string) (Mode, bool) {
 		return SignedTrailer, true
 	case PayloadUnsignedTrailer:
 		return UnsignedTrailer, true
+	case PayloadSignedECDSA:
+		return SignedECDSA, true
+	case PayloadSignedECDSATrailer:
+		return SignedECDSATrailer, true
 	}
 	return 0, false
 }
@@ -47,15 +57,32 @@ func (m Mode) String() string {
 		return PayloadSignedTrailer
 	case UnsignedTrailer:
 		return PayloadUnsignedTrailer
+	case SignedECDSA:
+		return PayloadSignedECDSA
+	case SignedECDSATrailer:
+		return PayloadSignedECDSATrailer
 	}
 	return "invalid mode"
 }
 
 // signed reports whether chunks carry signatures.
-func (m Mode) signed() bool { return m == Signed || m == SignedTrailer }
+func (m Mode) signed() bool { return m != UnsignedTrailer }
+
+// ECDSA reports whether chunks carry SigV4a (ECDSA) signatures.
+func (m Mode) ECDSA() bool { return m == SignedECDSA || m == SignedECDSATrailer }
 
 // trailer reports whether trailers follow the final chunk.
-func (m Mode) trailer() bool { return m == SignedTrailer || m == UnsignedTrailer }
+func (m Mode) trailer() bool {
+	return m == SignedTrailer || m == UnsignedTrailer || m == SignedECDSATrailer
+}
+
+// signatureLen is the length of a chunk signature on the wire.
+func (m Mode) signatureLen() int {
+	if m.ECDSA() {
+		return v4a.ChunkSignatureLen
+	}
+	return 64
+}
 
 // Bounds of what a decoder reads.
 const (
