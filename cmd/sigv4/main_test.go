@@ -155,3 +155,29 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSignVerifySigV4a: sign --sigv4a output verifies with verify, and
+// its canonical request is the v4a suite's.
+func TestSignVerifySigV4a(t *testing.T) {
+	dir := filepath.Join("../../testdata/aws-sig-v4-test-suite/v4a", "get-vanilla-query")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	args := []string{"--request", filepath.Join(dir, "request.txt"), "--region", "us-east-1", "--service", "service", "--time", "2015-08-30T12:36:00Z"}
+	signed, stderr, code := runCLI(t, "", append([]string{"sign", "--sigv4a", "--debug"}, args...)...)
+	if code != 0 {
+		t.Fatalf("sign: exit %d: %s", code, stderr)
+	}
+	want := readFile(t, filepath.Join(dir, "header-canonical-request.txt"))
+	if !strings.Contains(stderr, want) {
+		t.Errorf("canonical request:\n%s\nwant\n%s", stderr, want)
+	}
+	out, stderr, code := runCLI(t, signed, "verify", "--request", "-", "--region", "us-east-1", "--service", "service", "--time", "2015-08-30T12:36:00Z")
+	if code != 0 || strings.TrimSpace(out) != "AKIDEXAMPLE" {
+		t.Fatalf("verify: exit %d: %s%s", code, out, stderr)
+	}
+	tampered := strings.Replace(signed, "GET / ", "GET /x ", 1)
+	if _, _, code := runCLI(t, tampered, "verify", "--request", "-", "--region", "us-east-1", "--service", "service", "--time", "2015-08-30T12:36:00Z"); code == 0 {
+		t.Error("a tampered SigV4a request verified")
+	}
+}

@@ -28,6 +28,9 @@ Examples:
   # A presigned URL for an S3 object, valid one hour:
   sigv4 sign --request get.txt --region eu-west-1 --service s3 --presign --expires 3600
 
+  # SigV4a, one signature for two regions:
+  sigv4 sign --request get.txt --region us-east-1 --service s3 --region-set us-east-1,eu-west-1
+
 Flags:
 `,
 	setup: func(fs *flag.FlagSet) runFunc {
@@ -40,7 +43,8 @@ Flags:
 		expires := fs.Int("expires", 3600, "seconds a presigned URL is valid, 1 to 604800")
 		signBody := fs.Bool("sign-body", false, "send and sign X-Amz-Content-Sha256 (implied by --service s3)")
 		profile := fs.String("profile", "", "AWS CLI profile for credentials (default: AWS_PROFILE)")
-		regionSet := fs.String("region-set", "", "sign with SigV4a for these regions, comma-separated ('*' wildcards)")
+		sigv4a := fs.Bool("sigv4a", false, "sign with SigV4a (AWS4-ECDSA-P256-SHA256) for --region-set")
+		regionSet := fs.String("region-set", "", "SigV4a: regions the signature is good for, comma-separated, '*' wildcards (default: --region); implies --sigv4a")
 		debug := fs.Bool("debug", false, "print the canonical request and string to sign to standard error")
 		return func(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			if len(args) > 0 {
@@ -61,8 +65,10 @@ Flags:
 			if err != nil {
 				return err
 			}
-			s := &sigv4.Signer{Credentials: creds, Region: *region, Service: *service, S3: *s3, ContentSHA256: *signBody, Now: now,
-				RegionSet: splitList(*regionSet)}
+			s := &sigv4.Signer{Credentials: creds, Region: *region, Service: *service, S3: *s3, ContentSHA256: *signBody, Now: now}
+			if *sigv4a || *regionSet != "" {
+				s.RegionSet = splitList(cmpOr(*regionSet, *region))
+			}
 			if *debug {
 				s.Debug = func(creq, sts string) {
 					fmt.Fprintf(stderr, "# canonical request\n%s\n\n# string to sign\n%s\n\n", creq, sts)
