@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"crypto/sha256"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -11,8 +10,6 @@ import (
 
 	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/credstore"
-	"github.com/sigv4/sigv4/internal/authz"
-	"github.com/sigv4/sigv4/internal/canonical"
 	"github.com/sigv4/sigv4/internal/v4a"
 )
 
@@ -20,37 +17,12 @@ import (
 const V4aRegion = "us-east-1"
 
 // SignV4a signs req at now with SigV4a (AWS4-ECDSA-P256-SHA256) in its
-// Authorization header, as the AWS SDKs do: with the private key derived
-// from creds, for service and regionSet ("*" or a comma-separated list),
-// sent and signed as X-Amz-Region-Set, and a credential scope without a
-// region. It sets X-Amz-Date, X-Amz-Content-Sha256 (for service s3) and
-// X-Amz-Security-Token (for a session) as sigv4.Signer does.
+// Authorization header, with sigv4.Signer: the key derived from creds, for
+// service and regionSet ("*" or a comma-separated list).
 func SignV4a(req *http.Request, creds sigv4.Credentials, regionSet, service string, now time.Time) error {
-	key, err := v4a.DeriveKey(creds.AccessKeyID, creds.SecretAccessKey)
-	if err != nil {
-		return err
-	}
-	req.Header.Set(sigv4.HeaderRegionSet, regionSet)
-	// The canonical request of SigV4a is SigV4's: a Signer builds it. Its
-	// region enters only the string to sign, which is made again below.
-	var creq string
-	s := &sigv4.Signer{Credentials: creds, Region: "ignored", Service: service,
-		Now: func() time.Time { return now }, Debug: func(c, _ string) { creq = c }}
-	if err := s.Sign(req); err != nil {
-		return err
-	}
-	lines := strings.Split(creq, "\n")
-	signedHeaders := lines[len(lines)-2]
-	amzDate := req.Header.Get(sigv4.HeaderDate)
-	sum := sha256.Sum256([]byte(creq))
-	sts := canonical.AppendStringToSign(nil, canonical.AlgorithmECDSA, amzDate, amzDate[:8], "", service, &sum)
-	sig, err := v4a.Sign(key, sts)
-	if err != nil {
-		return err
-	}
-	req.Header.Set(sigv4.HeaderAuthorization, string(authz.AppendHeader(nil, canonical.AlgorithmECDSA,
-		creds.AccessKeyID, amzDate[:8], "", service, []byte(signedHeaders), sig)))
-	return nil
+	s := &sigv4.Signer{Credentials: creds, Service: service, RegionSet: strings.Split(regionSet, ","),
+		Now: func() time.Time { return now }}
+	return s.Sign(req)
 }
 
 // VerifyRequestV4a signs a GET request at now with SigV4a for regionSet
