@@ -32,12 +32,12 @@ func (s *Signer) Presign(req *http.Request, expires time.Duration) error {
 	if expires < MinExpires || expires > MaxExpires || expires%time.Second != 0 {
 		return errors.New("sigv4: presign expiry must be a whole number of seconds from 1s to 7 days")
 	}
-	query := withoutAuthParams(req.URL.RawQuery)
+	query := authz.WithoutAuthParams(req.URL.RawQuery) // an earlier presigning's
 	hash, err := s.presignPayloadHash(req, query)
 	if err != nil {
 		return err
 	}
-	if hash == UnsignedPayload && !isS3(s.Service) && authz.QueryValue(query, authz.ParamContentSHA256) == "" &&
+	if hash == UnsignedPayload && !canonical.IsS3Service(s.Service) && authz.QueryValue(query, authz.ParamContentSHA256) == "" &&
 		req.Header.Get(HeaderContentSHA256) == "" {
 		// Outside S3 a verifier hashes the body unless told otherwise.
 		if query != "" {
@@ -112,28 +112,10 @@ func (s *Signer) presignPayloadHash(req *http.Request, query string) (string, er
 	if v := authz.QueryValue(query, authz.ParamContentSHA256); v != "" {
 		return v, nil
 	}
-	if v := req.Header.Get(HeaderContentSHA256); v == "" && isS3(s.Service) {
+	if v := req.Header.Get(HeaderContentSHA256); v == "" && canonical.IsS3Service(s.Service) {
 		return UnsignedPayload, nil
 	}
 	return s.payloadHash(req, "")
-}
-
-// withoutAuthParams removes the parameters of an earlier presigning.
-func withoutAuthParams(rawQuery string) string {
-	if !strings.Contains(rawQuery, "X-Amz-") && !strings.ContainsAny(rawQuery, "%+") {
-		return rawQuery // no parameter name can decode to an X-Amz-* one
-	}
-	var kept []string
-	for _, field := range strings.Split(rawQuery, "&") {
-		name, _, _ := strings.Cut(field, "=")
-		switch authz.ParamName(name) {
-		case authz.ParamAlgorithm, authz.ParamCredential, authz.ParamDate, authz.ParamExpires,
-			authz.ParamSignedHeaders, authz.ParamSignature, authz.ParamSecurityToken, authz.ParamRegionSet:
-			continue
-		}
-		kept = append(kept, field)
-	}
-	return strings.Join(kept, "&")
 }
 
 func appendParam(b []byte, name, value string) []byte {

@@ -146,7 +146,7 @@ func (s *Signer) now() time.Time {
 	return time.Now().UTC()
 }
 
-func (s *Signer) s3() bool { return s.S3 || isS3(s.Service) }
+func (s *Signer) s3() bool { return s.S3 || canonical.IsS3Service(s.Service) }
 
 func (s *Signer) check(req *http.Request) error {
 	if strings.Contains(req.URL.Opaque, "?") {
@@ -206,7 +206,7 @@ func (s *Signer) SignPayload(req *http.Request, payloadHash string) error {
 	delete(h, HeaderAuthorization)
 	// A payload hash that is not the body's own SHA-256 must be declared, or
 	// no verifier could know it.
-	if s.ContentSHA256 || isS3(s.Service) || !isHexSHA256(payloadHash) {
+	if s.ContentSHA256 || canonical.IsS3Service(s.Service) || !isHexSHA256(payloadHash) {
 		vals[1] = payloadHash
 		h[HeaderContentSHA256] = vals[1:2:2]
 	}

@@ -89,11 +89,3 @@ type Identity struct {
 func (id Identity) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("access_key_id", id.AccessKeyID), slog.String("principal", id.Principal))
 }
-
-func isS3(service string) bool {
-	switch service {
-	case "s3", "s3-object-lambda", "s3-outposts", "s3express":
-		return true
-	}
-	return false
-}

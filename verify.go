@@ -435,7 +435,7 @@ func (v *Verifier) payload(r *request) (string, io.ReadCloser, *stream, error) {
 		if r.auth.ContentSHA256 != "" {
 			declared = r.auth.ContentSHA256
 		}
-		if declared == "" && isS3(r.scope.Service) {
+		if declared == "" && canonical.IsS3Service(r.scope.Service) {
 			declared = UnsignedPayload
 		}
 	}
@@ -456,7 +456,7 @@ func (v *Verifier) payload(r *request) (string, io.ReadCloser, *stream, error) {
 	return declared, nil, s, err
 }
 
-func (v *Verifier) s3(r *request) bool { return v.S3 || isS3(r.scope.Service) }
+func (v *Verifier) s3(r *request) bool { return v.S3 || canonical.IsS3Service(r.scope.Service) }
 
 // bufferBody reads a body with no declared hash, which must be hashed
 // before the signature can be checked.

@@ -75,6 +75,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sigv4/sigv4"
+	"github.com/sigv4/sigv4/internal/authz"
 )
 
 // Defaults of Config's zero-valued fields.
@@ -354,7 +355,7 @@ func drain(r *http.Request, raw *countingBody) bool {
 // rewrite turns the verified request into the upstream's.
 func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	x := exchangeOf(pr.In.Context())
-	pr.Out.URL.RawQuery = withoutAuthParams(pr.Out.URL.RawQuery)
+	pr.Out.URL.RawQuery = authz.WithoutAuthParams(pr.Out.URL.RawQuery)
 	pr.SetURL(g.upstream)
 	if g.preserve {
 		pr.Out.Host = pr.In.Host
@@ -459,7 +460,7 @@ func claimedCredential(r *http.Request) (accessKeyID, service string) {
 		_, cred, _ = strings.Cut(v, "Credential=")
 		cred, _, _ = strings.Cut(cred, ",")
 	} else if q := r.URL.RawQuery; strings.Contains(q, "Credential=") {
-		cred, _ = url.QueryUnescape(queryParam(q, "X-Amz-Credential"))
+		cred = authz.QueryValue(q, authz.ParamCredential)
 	}
 	// AKID/20130524/us-east-1/s3/aws4_request, or without the region for
 	// SigV4a.
@@ -468,14 +469,4 @@ func claimedCredential(r *http.Request) (accessKeyID, service string) {
 		return "", ""
 	}
 	return parts[0], parts[len(parts)-2]
-}
-
-// queryParam returns the raw value of the first parameter called name.
-func queryParam(rawQuery, name string) string {
-	for field := range strings.SplitSeq(rawQuery, "&") {
-		if n, v, _ := strings.Cut(field, "="); n == name {
-			return v
-		}
-	}
-	return ""
 }

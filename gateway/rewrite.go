@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/sigv4/sigv4"
-	"github.com/sigv4/sigv4/internal/authz"
 )
 
 // Headers the gateway sends upstream. Inbound copies are always removed.
@@ -27,38 +26,6 @@ var authHeaders = []string{
 	sigv4.HeaderSecurityToken,
 	sigv4.HeaderRegionSet, // SigV4a: where the signature is good
 	"Expect",              // the gateway already decided to read the body
-}
-
-// authParams are the query parameters of a presigned URL removed upstream.
-// X-Amz-Content-Sha256 stays: it describes the payload, it does not
-// authenticate it.
-var authParams = map[string]bool{
-	authz.ParamAlgorithm:     true,
-	authz.ParamCredential:    true,
-	authz.ParamDate:          true,
-	authz.ParamExpires:       true,
-	authz.ParamSignedHeaders: true,
-	authz.ParamSignature:     true,
-	authz.ParamSecurityToken: true,
-	authz.ParamRegionSet:     true,
-}
-
-// withoutAuthParams removes the authentication parameters from a raw
-// query and keeps every other byte as it came. Names are compared decoded,
-// as the verifier reads them (X-Amz-%53ignature is X-Amz-Signature).
-func withoutAuthParams(rawQuery string) string {
-	if !strings.Contains(rawQuery, "X-Amz-") && !strings.ContainsAny(rawQuery, "%+") {
-		return rawQuery // no parameter name can decode to an X-Amz-* one
-	}
-	kept := make([]string, 0, strings.Count(rawQuery, "&")+1)
-	for field := range strings.SplitSeq(rawQuery, "&") {
-		name, _, _ := strings.Cut(field, "=")
-		if authParams[authz.ParamName(name)] {
-			continue
-		}
-		kept = append(kept, field)
-	}
-	return strings.Join(kept, "&")
 }
 
 // rewriteHeaders turns the headers of a verified request into the

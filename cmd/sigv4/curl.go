@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 )
 
 var curlCommand = &command{
+	args:    true,
 	name:    "curl",
 	summary: "send a signed request and stream the response (curl's flags)",
 	usage: `Usage: sigv4 curl [flags] URL
@@ -167,7 +169,7 @@ func (o *curlOptions) signer(ctx context.Context, u *url.URL) (*sigv4.Signer, er
 	s := &sigv4.Signer{Credentials: id.creds, Region: region, Service: service,
 		UnsignedPayload: o.unsignedPayload, Now: now}
 	if o.sigv4a || o.regionSet != "" {
-		s.RegionSet = splitList(cmpOr(o.regionSet, region))
+		s.RegionSet = splitList(cmp.Or(o.regionSet, region))
 	}
 	return s, nil
 }
@@ -179,16 +181,3 @@ func (o *curlOptions) defineSigV4a(fs *flag.FlagSet) {
 }
 
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }
-
-// exitErrorf is an error with a curl-like exit code, after a message.
-func exitErrorf(code int, format string, args ...any) error {
-	return &codedError{code: code, err: fmt.Errorf(format, args...)}
-}
-
-type codedError struct {
-	code int
-	err  error
-}
-
-func (e *codedError) Error() string { return e.err.Error() }
-func (e *codedError) Unwrap() error { return e.err }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/chunked"
+	"github.com/sigv4/sigv4/internal/canonical"
 )
 
 // body is what a request sends: bytes in memory, or a file (standard
@@ -159,16 +160,8 @@ func (o *curlOptions) sign(s *sigv4.Signer, req *http.Request) error {
 }
 
 func (o *curlOptions) streams(s *sigv4.Signer, req *http.Request) bool {
-	if o.upload == "" || !isS3Service(s.Service) || req.ContentLength == 0 {
+	if o.upload == "" || !canonical.IsS3Service(s.Service) || req.ContentLength == 0 {
 		return false
 	}
 	return o.upload == "-" || req.ContentLength > o.streamOver || o.trailer != ""
-}
-
-func isS3Service(service string) bool {
-	switch service {
-	case "s3", "s3-object-lambda", "s3-outposts", "s3express":
-		return true
-	}
-	return false
 }

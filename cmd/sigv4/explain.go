@@ -66,9 +66,6 @@ Flags:
 		fs.BoolVar(&o.s3, "s3", false, "the server applies Amazon S3's path rules (implied by service s3)")
 		fs.StringVar(&o.profile, "profile", "", "AWS CLI profile for credentials (default: AWS_PROFILE)")
 		return func(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-			if len(args) > 0 {
-				return fmt.Errorf("unexpected argument %q: %w", args[0], errUsage)
-			}
 			return o.run(context.Background(), stdin, stdout)
 		}
 	},

@@ -16,6 +16,7 @@ import (
 )
 
 var keysCommand = &command{
+	args:    true,
 	name:    "keys",
 	summary: "create, list, disable, rotate access keys of a credential store",
 	usage: `Usage: sigv4 keys <create|list|disable|enable|delete|rotate|session> [flags]

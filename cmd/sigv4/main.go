@@ -26,6 +26,9 @@ import (
 type command struct {
 	name, summary, usage string
 	setup                func(fs *flag.FlagSet) runFunc
+	// args says the command takes positional arguments; run refuses them
+	// otherwise.
+	args bool
 }
 
 // runFunc runs a command with its positional arguments, which may come
@@ -62,10 +65,27 @@ func main() {
 // errUsage is returned for bad command lines; run exits 2 on it.
 var errUsage = errors.New("usage")
 
-// exitError carries a specific exit code.
-type exitError struct{ code int }
+// exitError carries a specific exit code, and the message to print, if
+// the command has not said it already.
+type exitError struct {
+	code int
+	err  error // nil: nothing more to say
+}
 
-func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+func (e exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e exitError) Unwrap() error { return e.err }
+
+// exitErrorf is an error with an exit code (curl's, for sigv4 curl) and a
+// message.
+func exitErrorf(code int, format string, args ...any) error {
+	return exitError{code: code, err: fmt.Errorf(format, args...)}
+}
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" && len(args) == 1 {
@@ -93,17 +113,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	err = do(positional, stdin, stdout, stderr)
+	if len(positional) > 0 && !cmd.args {
+		err = fmt.Errorf("unexpected argument %q: %w", positional[0], errUsage)
+	} else {
+		err = do(positional, stdin, stdout, stderr)
+	}
 	var exit exitError
-	var coded *codedError
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &exit):
+		if exit.err != nil {
+			fmt.Fprintf(stderr, "sigv4 %s: %v\n", cmd.name, err)
+		}
 		return exit.code
-	case errors.As(err, &coded):
-		fmt.Fprintf(stderr, "sigv4 %s: %v\n", cmd.name, err)
-		return coded.code
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "sigv4 %s: %v\n\n", cmd.name, strings.TrimSuffix(err.Error(), ": usage"))
 		fs.Usage()

@@ -12,6 +12,7 @@ import (
 )
 
 var presignCommand = &command{
+	args:    true,
 	name:    "presign",
 	summary: "print a presigned URL",
 	usage: `Usage: sigv4 presign [flags] URL

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -64,9 +65,6 @@ Flags:
 		fs.BoolVar(&o.preserveHost, "preserve-host", false, "send the client's Host upstream (virtual-hosted buckets)")
 		fs.DurationVar(&o.idleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "drop a client whose upload or download stalls this long")
 		return func(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-			if len(args) > 0 {
-				return fmt.Errorf("unexpected argument %q: %w", args[0], errUsage)
-			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return o.run(ctx, stdout, stderr)
@@ -104,7 +102,7 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		ln.Close()
 		return err
 	}
-	log.Info("serving", "endpoint", endpoint, "upstream", cmpOr(o.upstream, "whoami"), "store", o.store)
+	log.Info("serving", "endpoint", endpoint, "upstream", cmp.Or(o.upstream, "whoami"), "store", o.store)
 	return o.serve(ctx, g, ln, log)
 }
 
@@ -221,11 +219,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

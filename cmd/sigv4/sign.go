@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"io"
@@ -47,9 +48,6 @@ Flags:
 		regionSet := fs.String("region-set", "", "SigV4a: regions the signature is good for, comma-separated, '*' wildcards (default: --region); implies --sigv4a")
 		debug := fs.Bool("debug", false, "print the canonical request and string to sign to standard error")
 		return func(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-			if len(args) > 0 {
-				return fmt.Errorf("unexpected argument %q: %w", args[0], errUsage)
-			}
 			if err := requireScope(*region, *service); err != nil {
 				return err
 			}
@@ -67,7 +65,7 @@ Flags:
 			}
 			s := &sigv4.Signer{Credentials: creds, Region: *region, Service: *service, S3: *s3, ContentSHA256: *signBody, Now: now}
 			if *sigv4a || *regionSet != "" {
-				s.RegionSet = splitList(cmpOr(*regionSet, *region))
+				s.RegionSet = splitList(cmp.Or(*regionSet, *region))
 			}
 			if *debug {
 				s.Debug = func(creq, sts string) {

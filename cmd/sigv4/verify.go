@@ -43,9 +43,6 @@ Flags:
 		s3 := fs.Bool("s3", false, "use Amazon S3's path rules (implied by --service s3)")
 		keys := fs.String("keys", "", "`file` of access key ID and secret pairs (default: the environment)")
 		return func(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-			if len(args) > 0 {
-				return fmt.Errorf("unexpected argument %q: %w", args[0], errUsage)
-			}
 			if err := requireScope(*region, *service); err != nil {
 				return err
 			}
@@ -101,7 +98,7 @@ func report(res *sigv4.Result, err error, stdout, stderr io.Writer) error {
 	if e.Code == sigv4.ErrSignatureDoesNotMatch.Code {
 		fmt.Fprintf(stderr, "# canonical request\n%s\n\n# string to sign\n%s\n", e.CanonicalRequest, e.StringToSign)
 	}
-	return exitError{1}
+	return exitError{code: 1}
 }
 
 func keyring(file string) (*sigv4.Keyring, error) {

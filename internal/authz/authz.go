@@ -243,6 +243,31 @@ func QueryValue(rawQuery, name string) string {
 	return value
 }
 
+// authParams are the parameters of a presigned URL's signature.
+// X-Amz-Content-Sha256 is not one: it describes the payload.
+var authParams = map[string]bool{
+	ParamAlgorithm: true, ParamCredential: true, ParamDate: true, ParamExpires: true,
+	ParamSignedHeaders: true, ParamSignature: true, ParamSecurityToken: true, ParamRegionSet: true,
+}
+
+// WithoutAuthParams removes the authentication parameters of a presigned
+// URL from a raw query and keeps every other byte as it came. Names are
+// compared decoded, as the verifier reads them (X-Amz-%53ignature is
+// X-Amz-Signature).
+func WithoutAuthParams(rawQuery string) string {
+	if !strings.Contains(rawQuery, "X-Amz-") && !strings.ContainsAny(rawQuery, "%+") {
+		return rawQuery // no parameter name can decode to an X-Amz-* one
+	}
+	kept := make([]string, 0, strings.Count(rawQuery, "&")+1)
+	for field := range strings.SplitSeq(rawQuery, "&") {
+		name, _, _ := strings.Cut(field, "=")
+		if !authParams[ParamName(name)] {
+			kept = append(kept, field)
+		}
+	}
+	return strings.Join(kept, "&")
+}
+
 // ParseQuery reads the authentication parameters of a presigned URL.
 func ParseQuery(rawQuery string) (Auth, error) {
 	var a Auth

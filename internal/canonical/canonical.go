@@ -92,6 +92,16 @@ func (r *Request) Append(b []byte, s *Scratch) []byte {
 	return append(b, r.PayloadHash...)
 }
 
+// IsS3Service reports whether a service signs with Amazon S3's rules:
+// paths encoded once and not normalized, and X-Amz-Content-Sha256 sent.
+func IsS3Service(service string) bool {
+	switch service {
+	case "s3", "s3-object-lambda", "s3-outposts", "s3express":
+		return true
+	}
+	return false
+}
+
 // AppendScope appends date/region/service/aws4_request. An empty region is
 // left out, as SigV4a scopes do.
 func AppendScope(b []byte, date, region, service string) []byte {

@@ -63,14 +63,6 @@ func newChain(algorithm, amzDate, scope, seed string) *Chain {
 // ecdsa reports whether the chain is SigV4a's.
 func (c *Chain) ecdsa() bool { return c.mac == nil }
 
-// signatureLen is the length of a signature on the wire.
-func (c *Chain) signatureLen() int {
-	if c.ecdsa() {
-		return v4a.ChunkSignatureLen
-	}
-	return 2 * sha256.Size
-}
-
 // chunkStringToSign builds the string to sign of a chunk whose data
 // hashes to dataHash.
 func (c *Chain) chunkStringToSign(dataHash *[sha256.Size]byte) []byte {
