@@ -4,8 +4,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding"
+	"encoding/binary"
 	"hash"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sigv4/sigv4/internal/canonical"
 )
@@ -71,27 +73,27 @@ func (m *macKey) sum(h hash.Hash, buf, msg []byte) (out [sha256.Size]byte) {
 
 // macCache keeps prepared keys by signing key value, so that a verifier
 // prepares each day's key once. The value is the key: nothing goes stale.
+// It is direct-mapped by the key's first bytes (uniformly random, and not
+// chosen by clients): a lookup is one atomic load and one comparison, and
+// a collision costs only the preparation of the key again.
 type macCache struct {
-	mu   sync.RWMutex
-	keys map[SigningKey]*macKey
+	slots [macCacheSize]atomic.Pointer[macEntry]
 }
 
-const macCacheSize = 4096
+type macEntry struct {
+	key SigningKey
+	mac *macKey
+}
+
+const macCacheSize = 1024 // a power of two
 
 func (c *macCache) get(k SigningKey) *macKey {
-	c.mu.RLock()
-	m := c.keys[k]
-	c.mu.RUnlock()
-	if m != nil {
-		return m
+	slot := &c.slots[binary.LittleEndian.Uint16(k[:])%macCacheSize]
+	if e := slot.Load(); e != nil && e.key == k {
+		return e.mac
 	}
-	m = newMACKey(k)
-	c.mu.Lock()
-	if c.keys == nil || len(c.keys) >= macCacheSize {
-		c.keys = make(map[SigningKey]*macKey)
-	}
-	c.keys[k] = m
-	c.mu.Unlock()
+	m := newMACKey(k)
+	slot.Store(&macEntry{key: k, mac: m})
 	return m
 }
 

@@ -1,7 +1,10 @@
 package sigv4
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"testing"
@@ -58,5 +61,28 @@ func TestKeyCacheBounded(t *testing.T) {
 				t.Fatalf("cache holds %d entries, bound 8", len(c.keys))
 			}
 		}
+	}
+}
+
+// TestMACCache checks that a cached key is the key asked for, also when two
+// keys share a slot and evict each other.
+func TestMACCache(t *testing.T) {
+	var c macCache
+	msg := []byte("AWS4-HMAC-SHA256\n20240517T123456Z\n20240517/us-east-1/s3/aws4_request\nabc")
+	a := DeriveSigningKey("secret-a", Scope{Date: "20240517", Region: "us-east-1", Service: "s3"})
+	b := a
+	b[31] ^= 1 // same slot, other key
+	h, buf := sha256.New(), make([]byte, 0, sha256.Size)
+	for range 3 {
+		for _, k := range []SigningKey{a, b, a, a, b} {
+			mac := hmac.New(sha256.New, k[:])
+			mac.Write(msg)
+			if got := c.get(k).sum(h, buf, msg); !bytes.Equal(got[:], mac.Sum(nil)) {
+				t.Fatalf("key %x: cached MAC differs from HMAC-SHA256", k[:4])
+			}
+		}
+	}
+	if c.get(a) != c.get(a) {
+		t.Error("a key asked for twice in a row was prepared twice")
 	}
 }

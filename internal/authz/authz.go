@@ -151,6 +151,33 @@ func ParseCredential(s, algorithm string) (Credential, error) {
 // ValidateSignedHeaders checks a signed headers list: lower-case header
 // names, sorted, each once, separated by ';'.
 func ValidateSignedHeaders(s string) error {
+	if validSignedHeaders(s) {
+		return nil
+	}
+	return signedHeadersError(s)
+}
+
+// validSignedHeaders is the check of ValidateSignedHeaders in one pass.
+func validSignedHeaders(s string) bool {
+	prev, start, n := "", 0, 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] != ';' {
+			if class[s[i]]&lowerTokenByte == 0 {
+				return false
+			}
+			continue
+		}
+		name := s[start:i]
+		if n++; n > MaxSignedHeaders || name == "" || len(name) > MaxNameLen || n > 1 && name <= prev {
+			return false
+		}
+		prev, start = name, i+1
+	}
+	return true
+}
+
+// signedHeadersError says what is wrong with an invalid signed headers list.
+func signedHeadersError(s string) error {
 	if s == "" {
 		return errors.New("SignedHeaders is empty")
 	}
@@ -167,7 +194,7 @@ func ValidateSignedHeaders(s string) error {
 			return errors.New("SignedHeaders is not sorted, or repeats " + quote(name))
 		}
 		if !more {
-			return nil
+			return errors.New("SignedHeaders is invalid")
 		}
 		prev, rest = name, next
 	}
@@ -179,7 +206,7 @@ func ValidateSignature(s string) error {
 		return errors.New("the signature is empty or has a bad length")
 	}
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+		if class[s[i]]&lowerHexByte == 0 {
 			return errors.New("the signature is not lower-case hex")
 		}
 	}
@@ -348,54 +375,54 @@ func quote(s string) string {
 	return "'" + s + "'"
 }
 
-func printable(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c >= 0x7f || c == '/' || c == ',' || c == '=' {
-			return false
-		}
-	}
-	return true
-}
+func printable(s string) bool { return all(s, accessKeyByte) }
 
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
+func digits(s string) bool { return all(s, digitByte) }
 
 // lowerToken reports whether s is a non-empty RFC 9110 token without
 // upper-case letters.
-func lowerToken(s string) bool {
-	if s == "" || len(s) > MaxNameLen {
-		return false
-	}
+func lowerToken(s string) bool { return s != "" && len(s) <= MaxNameLen && all(s, lowerTokenByte) }
+
+// token reports whether s is a non-empty RFC 9110 token.
+func token(s string) bool { return s != "" && len(s) <= MaxNameLen && all(s, tokenByte) }
+
+func all(s string, bit uint8) bool {
 	for i := 0; i < len(s); i++ {
-		if !tokenByte[s[i]] || 'A' <= s[i] && s[i] <= 'Z' {
+		if class[s[i]]&bit == 0 {
 			return false
 		}
 	}
 	return true
 }
 
-var tokenByte = func() (t [256]bool) {
+// Byte classes, as bits of class.
+const (
+	tokenByte      = 1 << iota // RFC 9110 tchar
+	lowerTokenByte             // tchar, not upper case
+	lowerHexByte               // 0-9 a-f
+	digitByte                  // 0-9
+	accessKeyByte              // printable ASCII but for '/', ',' and '='
+)
+
+var class = func() (t [256]uint8) {
 	for c := range 256 {
-		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0
+		b := byte(c)
+		tchar := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0
+		if tchar {
+			t[c] |= tokenByte
+			if !('A' <= c && c <= 'Z') {
+				t[c] |= lowerTokenByte
+			}
+		}
+		if '0' <= c && c <= '9' || 'a' <= c && c <= 'f' {
+			t[c] |= lowerHexByte
+		}
+		if '0' <= c && c <= '9' {
+			t[c] |= digitByte
+		}
+		if c > ' ' && c < 0x7f && b != '/' && b != ',' && b != '=' {
+			t[c] |= accessKeyByte
+		}
 	}
 	return t
 }()
-
-// token reports whether s is a non-empty RFC 9110 token.
-func token(s string) bool {
-	if s == "" || len(s) > MaxNameLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !tokenByte[s[i]] {
-			return false
-		}
-	}
-	return true
-}

@@ -143,25 +143,56 @@ func AppendTime(b []byte, t time.Time) []byte {
 	return append(b, 'Z')
 }
 
-// ParseTime parses an X-Amz-Date value, 20060102T150405Z, strictly.
+// ParseTime parses an X-Amz-Date value, 20060102T150405Z, strictly: what
+// time.Parse(TimeFormat, s) accepts, without its generality (it runs on
+// every request a verifier sees).
 func ParseTime(s string) (time.Time, bool) {
 	if len(s) != len(TimeFormat) || s[8] != 'T' || s[15] != 'Z' {
 		return time.Time{}, false
 	}
-	var n [6]int
-	for i, r := range [6][2]int{{0, 4}, {4, 6}, {6, 8}, {9, 11}, {11, 13}, {13, 15}} {
-		for _, c := range []byte(s[r[0]:r[1]]) {
-			if c < '0' || c > '9' {
-				return time.Time{}, false
-			}
-			n[i] = n[i]*10 + int(c-'0')
+	var bad byte
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			c -= '0'
+			bad |= c&^0x0f | (c+6)&0x10 // c > 9 sets bit 4 of c+6
+			v = v*10 + int(c)
 		}
+		return v
 	}
-	t := time.Date(n[0], time.Month(n[1]), n[2], n[3], n[4], n[5], 0, time.UTC)
-	if t.Month() != time.Month(n[1]) || t.Day() != n[2] || n[3] > 23 || n[4] > 59 || n[5] > 59 {
-		return time.Time{}, false // out of range: time.Date would normalize it
+	year, month, day := num(0, 4), num(4, 2), num(6, 2)
+	hour, minute, sec := num(9, 2), num(11, 2), num(13, 2)
+	if bad != 0 || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
+		hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
 	}
-	return t, true
+	days := daysFromCivil(year, month, day)
+	return time.Unix(days*86400+int64(hour*3600+minute*60+sec), 0).UTC(), true
+}
+
+func daysIn(month, year int) int {
+	if month == 2 {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 30 + (month+month/8)%2 // 31 in Jan, Mar, May, Jul, Aug, Oct, Dec
+}
+
+// daysFromCivil counts the days from 1970-01-01 to a proleptic Gregorian
+// date of a year from 0 to 9999 (years counted from March, so that the
+// leap day is the last of its year).
+func daysFromCivil(year, month, day int) int64 {
+	if month <= 2 {
+		year--
+	}
+	era := (year+400)/400 - 1 // year >= -1
+	yoe := year - era*400
+	mp := (month + 9) % 12 // March is 0
+	doy := (153*mp+2)/5 + day - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
 }
 
 func append2(b []byte, n int) []byte { return append(b, byte('0'+n/10), byte('0'+n%10)) }

@@ -2,6 +2,8 @@ package canonical_test
 
 import (
 	"crypto/sha256"
+	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -197,5 +199,41 @@ func TestParseTime(t *testing.T) {
 		if _, ok := canonical.ParseTime(bad); ok {
 			t.Errorf("ParseTime(%q) accepted", bad)
 		}
+	}
+}
+
+// TestParseTimeAgreesWithTimeParse compares ParseTime with time.Parse on
+// every day of four centuries' edges and on random strings of the format's
+// shape, valid or not.
+func TestParseTimeAgreesWithTimeParse(t *testing.T) {
+	check := func(s string) {
+		t.Helper()
+		want, err := time.Parse(canonical.TimeFormat, s)
+		got, ok := canonical.ParseTime(s)
+		if ok != (err == nil) || ok && !got.Equal(want) {
+			t.Fatalf("ParseTime(%q) = %v, %v; time.Parse: %v, %v", s, got, ok, want, err)
+		}
+	}
+	for _, year := range []int{0, 1, 4, 100, 399, 400, 1600, 1900, 1969, 1970, 1972, 2000, 2024, 2100, 2400, 9999} {
+		for month := 1; month <= 12; month++ {
+			for day := 0; day <= 32; day++ {
+				check(fmt.Sprintf("%04d%02d%02dT235959Z", year, month, day))
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	digits := "0123456789:/"
+	for range 200000 {
+		b := []byte("20060102T150405Z")
+		for i := range b {
+			if i != 8 && i != 15 {
+				b[i] = digits[rng.IntN(len(digits))]
+			}
+		}
+		if rng.IntN(4) > 0 { // mostly in range, to reach the calendar checks
+			copy(b[4:8], fmt.Sprintf("%02d%02d", 1+rng.IntN(12), 1+rng.IntN(31)))
+			copy(b[9:15], fmt.Sprintf("%02d%02d%02d", rng.IntN(25), rng.IntN(61), rng.IntN(61)))
+		}
+		check(string(b))
 	}
 }
