@@ -16,6 +16,8 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-bench/out}
 COUNT=${COUNT:-5}
 BENCHTIME=${BENCHTIME:-1s}
+# The Sign/Presign/Verify comparison; BENCH=. adds streaming, SigV4a and the rest.
+BENCH=${BENCH:-'^Benchmark(Baseline|Floor|Sign|Presign|Verify)$'}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 TMP=$(mktemp -d)
@@ -25,13 +27,10 @@ trap 'rm -rf "$TMP"' EXIT
 # (several minutes), and every step below must build the same code. The
 # snapshot holds the module's non-test sources and bench/.
 SRC="$TMP/src"
-mkdir -p "$SRC/bench"
-cp go.mod go.sum "$SRC/"
-for f in ./*.go; do
-	case $f in *_test.go) ;; *) cp "$f" "$SRC/" ;; esac
-done
-cp -R internal "$SRC/"
-find bench -maxdepth 1 -type f \( -name '*.go' -o -name '*.sh' \) -exec cp {} "$SRC/bench/" \;
+mkdir -p "$SRC"
+# The module's files as they are now, committed or not, but for what git
+# ignores: bench/ imports the other packages (chunked, gateway...).
+git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C "$SRC"
 {
 	go version
 	go env GOOS GOARCH
@@ -54,7 +53,7 @@ go test -count=1 -run '^(TestCompetitorsVerify|TestSameSignatureAsAWS|TestResetR
 	grep -E '^(=== RUN|--- |\s+sanity_test|PASS|FAIL|ok)' | tee "$OUT/sanity.txt"
 
 echo "== benchmarks: count=$COUNT benchtime=$BENCHTIME"
-go test -run '^$' -bench . -benchmem -count="$COUNT" -benchtime="$BENCHTIME" ./bench/ | tee "$OUT/raw.txt"
+go test -run '^$' -bench "$BENCH" -benchmem -count="$COUNT" -benchtime="$BENCHTIME" ./bench/ | tee "$OUT/raw.txt"
 # Other load on the machine shows as spread between runs: record it.
 echo "loadavg after benchmarks: $(cat /proc/loadavg 2>/dev/null || echo '?')" | tee -a "$OUT/env.txt"
 
@@ -64,7 +63,7 @@ echo "loadavg after benchmarks: $(cat /proc/loadavg 2>/dev/null || echo '?')" | 
 # CPU1=0 skips it.
 if [ "${CPU1:-1}" != 0 ]; then
 	echo "== benchmarks, -cpu=1"
-	go test -run '^$' -bench . -benchmem -count="$COUNT" -benchtime="$BENCHTIME" -cpu=1 ./bench/ | tee "$OUT/raw-cpu1.txt"
+	go test -run '^$' -bench "$BENCH" -benchmem -count="$COUNT" -benchtime="$BENCHTIME" -cpu=1 ./bench/ | tee "$OUT/raw-cpu1.txt"
 	echo "loadavg after -cpu=1 benchmarks: $(cat /proc/loadavg 2>/dev/null || echo '?')" | tee -a "$OUT/env.txt"
 fi
 
