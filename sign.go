@@ -347,7 +347,7 @@ func (s *Signer) signature(st *state, req *http.Request, presignedQuery string, 
 		return st.sig, err
 	}
 	sum := s.macKey(amzDate[:8]).sum(st.sha, st.digest[:], st.out)
-	st.sig = hex.AppendEncode(st.sig[:0], sum[:])
+	st.sig = canonical.AppendHex(st.sig[:0], sum[:])
 	return st.sig, nil
 }
 

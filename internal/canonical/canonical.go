@@ -11,7 +11,6 @@ package canonical
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"time"
 )
 
@@ -125,7 +124,7 @@ func AppendStringToSign(b []byte, algorithm, amzDate, date, region, service stri
 	b = append(b, '\n')
 	b = AppendScope(b, date, region, service)
 	b = append(b, '\n')
-	return hex.AppendEncode(b, creqHash[:])
+	return AppendHex(b, creqHash[:])
 }
 
 // AppendTime appends t in the X-Amz-Date format, 20060102T150405Z.

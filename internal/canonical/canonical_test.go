@@ -2,6 +2,7 @@ package canonical_test
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -235,5 +236,24 @@ func TestParseTimeAgreesWithTimeParse(t *testing.T) {
 			copy(b[9:15], fmt.Sprintf("%02d%02d%02d", rng.IntN(25), rng.IntN(61), rng.IntN(61)))
 		}
 		check(string(b))
+	}
+}
+
+func TestAppendHex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for n := range 80 {
+		for range 50 {
+			src := make([]byte, n)
+			for i := range src {
+				src[i] = byte(rng.IntN(256))
+			}
+			if n == 4 {
+				src = []byte{0x00, 0x09, 0x0a, 0xff} // every nibble edge
+			}
+			prefix := []byte("p:")
+			if got, want := string(canonical.AppendHex(prefix, src)), "p:"+hex.EncodeToString(src); got != want {
+				t.Fatalf("AppendHex(%x) = %q, want %q", src, got, want)
+			}
+		}
 	}
 }

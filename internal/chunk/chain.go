@@ -69,14 +69,14 @@ func (c *Chain) chunkStringToSign(dataHash *[sha256.Size]byte) []byte {
 	b := c.head("-PAYLOAD")
 	b = append(b, canonical.EmptySHA256...)
 	b = append(b, '\n')
-	c.sts = hex.AppendEncode(b, dataHash[:])
+	c.sts = canonical.AppendHex(b, dataHash[:])
 	return c.sts
 }
 
 // trailerStringToSign builds the string to sign of the trailers whose
 // canonical form ("name:value\n" each) hashes to trailerHash.
 func (c *Chain) trailerStringToSign(trailerHash *[sha256.Size]byte) []byte {
-	c.sts = hex.AppendEncode(c.head("-TRAILER"), trailerHash[:])
+	c.sts = canonical.AppendHex(c.head("-TRAILER"), trailerHash[:])
 	return c.sts
 }
 
@@ -114,7 +114,7 @@ func (c *Chain) SignTrailer(trailerHash *[sha256.Size]byte) ([]byte, error) {
 
 func (c *Chain) sign(sts []byte) ([]byte, error) {
 	if !c.ecdsa() {
-		c.prev = hex.AppendEncode(c.prev[:0], c.hmac(sts))
+		c.prev = canonical.AppendHex(c.prev[:0], c.hmac(sts))
 		return c.prev, nil
 	}
 	sig, err := v4a.AppendSign(c.prev[:0], c.priv, sts)
@@ -157,7 +157,7 @@ func (c *Chain) check(sts, sig []byte) bool {
 		ok = err == nil
 	}
 	ok = hmac.Equal(got[:], want) && ok
-	c.prev = hex.AppendEncode(c.prev[:0], want)
+	c.prev = canonical.AppendHex(c.prev[:0], want)
 	return ok
 }
 
