@@ -3,6 +3,7 @@ package canonical
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 )
 
 // HeaderSet collects the headers of a canonical request. Each header is
@@ -190,10 +191,21 @@ func (h *HeaderSet) Unique() int { return h.unique }
 // Find returns the index of name (any case) among the first n headers
 // added, which must have been added sorted and in lower case, or -1.
 func (h *HeaderSet) Find(name string, n int) int {
+	key := foldKey(name)
 	lo, hi := 0, n
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		switch c := compareFoldBytes(name, h.bytes(h.ents[m].name)); {
+		e := &h.ents[m]
+		c := 0
+		switch {
+		case key < e.key:
+			c = -1
+		case key > e.key:
+			c = 1
+		default:
+			c = compareFoldBytes(name, h.bytes(e.name))
+		}
+		switch {
 		case c == 0:
 			return m
 		case c > 0:
@@ -205,9 +217,30 @@ func (h *HeaderSet) Find(name string, n int) int {
 	return -1
 }
 
+// foldKey is prefixKey of name in lower case.
+func foldKey(name string) uint64 {
+	if len(name) >= 8 {
+		return bits.ReverseBytes64(lowerWord(load64(name)))
+	}
+	var k uint64
+	for i := range 8 {
+		k <<= 8
+		if i < len(name) {
+			k |= uint64(lower(name[i]))
+		}
+	}
+	return k
+}
+
 // compareFoldBytes compares a name in any case with a lower-case name.
 func compareFoldBytes(a string, b []byte) int {
-	for i := 0; i < len(a) && i < len(b); i++ {
+	i := 0
+	for ; i+8 <= len(a) && i+8 <= len(b); i += 8 {
+		if lowerWord(load64(a[i:])) != binary.LittleEndian.Uint64(b[i:]) {
+			break // the byte loop finds where
+		}
+	}
+	for ; i < len(a) && i < len(b); i++ {
 		if ca, cb := lower(a[i]), b[i]; ca != cb {
 			if ca < cb {
 				return -1
