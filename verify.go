@@ -344,7 +344,12 @@ func (v *Verifier) checkTime(r *request) error {
 	if skew <= 0 {
 		skew = DefaultMaxSkew
 	}
-	if !r.presigned {
+	if r.presigned && r.auth.Expires == "" && v.s3(r) {
+		return newError(ErrAuthorizationQueryParametersError, authz.MissingQueryParam(authz.ParamExpires))
+	}
+	if !r.presigned || r.auth.Expires == "" {
+		// Outside S3 a query signed without X-Amz-Expires is good for as
+		// long as a signed header would be: its date within the skew.
 		if d := now.Sub(r.time); d > skew || d < -skew {
 			return newError(ErrRequestTimeTooSkewed, "The difference between the request time and the current time is too large.")
 		}
@@ -353,7 +358,7 @@ func (v *Verifier) checkTime(r *request) error {
 	secs, err := strconv.Atoi(r.auth.Expires)
 	switch {
 	case err != nil || secs < 0 || r.auth.Expires != strconv.Itoa(secs):
-		return newError(ErrAuthorizationQueryParametersError, "X-Amz-Expires should be a number")
+		return newError(ErrAuthorizationQueryParametersError, authz.BadExpires)
 	case secs < int(MinExpires/time.Second):
 		return newError(ErrAuthorizationQueryParametersError, "X-Amz-Expires must be non-negative and at least 1 second")
 	case secs > int(MaxExpires/time.Second):

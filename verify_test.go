@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
@@ -485,5 +488,67 @@ func TestVerifyClientSpellings(t *testing.T) {
 		if _, err := v.Verify(req); !errors.Is(err, sigv4.ErrSignatureDoesNotMatch) {
 			t.Fatalf("run %d: values swapped between spellings: got %v, want SignatureDoesNotMatch", i, err)
 		}
+	}
+}
+
+// querySignedNoExpires signs a GET in its query without X-Amz-Expires, as
+// aws4 and the query APIs outside S3 do, with a signer written out here.
+func querySignedNoExpires(t *testing.T, service, secret string, at time.Time) *http.Request {
+	t.Helper()
+	const host, path = "api.example.com", "/prod/items"
+	amzDate := at.UTC().Format("20060102T150405Z")
+	scope := sigv4.Scope{Date: amzDate[:8], Region: "us-east-1", Service: service}
+	query := "X-Amz-Algorithm=AWS4-HMAC-SHA256" +
+		"&X-Amz-Credential=" + testCreds.AccessKeyID + "%2F" + scope.Date + "%2Fus-east-1%2F" + service + "%2Faws4_request" +
+		"&X-Amz-Date=" + amzDate + "&X-Amz-SignedHeaders=host"
+	payload := sigv4.EmptySHA256
+	if service == "s3" {
+		payload = sigv4.UnsignedPayload
+	}
+	creq := "GET\n" + path + "\n" + query + "\nhost:" + host + "\n\nhost\n" + payload
+	sum := sha256.Sum256([]byte(creq))
+	sts := "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope.Date + "/us-east-1/" + service + "/aws4_request\n" + hex.EncodeToString(sum[:])
+	key := sigv4.DeriveSigningKey(secret, scope)
+	mac := hmac.New(sha256.New, key[:])
+	mac.Write([]byte(sts))
+	return onTheWire(t, newRequest(t, "GET", "https://"+host+path+"?"+query+"&X-Amz-Signature="+hex.EncodeToString(mac.Sum(nil)), ""))
+}
+
+// TestPresignedWithoutExpires: outside S3 a query signature may leave out
+// X-Amz-Expires (the query APIs' common parameters do not list it); it is
+// then good while its date is within the clock skew, as a signed header
+// would be. Amazon S3 requires it.
+func TestPresignedWithoutExpires(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		service string
+		secret  string
+		offset  time.Duration // of the verifier's clock
+		edit    func(*http.Request)
+		code    string
+	}{
+		{"fresh", "execute-api", testCreds.SecretAccessKey, 0, nil, ""},
+		{"within the skew", "execute-api", testCreds.SecretAccessKey, 14 * time.Minute, nil, ""},
+		{"signed in the future within the skew", "execute-api", testCreds.SecretAccessKey, -14 * time.Minute, nil, ""},
+		{"stale", "execute-api", testCreds.SecretAccessKey, 16 * time.Minute, nil, "RequestTimeTooSkewed"},
+		{"from the future", "execute-api", testCreds.SecretAccessKey, -16 * time.Minute, nil, "RequestTimeTooSkewed"},
+		{"other secret", "execute-api", "another secret", 0, nil, "SignatureDoesNotMatch"},
+		{"expiry added after signing", "execute-api", testCreds.SecretAccessKey, 0, func(r *http.Request) {
+			r.URL.RawQuery += "&X-Amz-Expires=3600"
+			r.RequestURI = r.URL.RequestURI()
+		}, "SignatureDoesNotMatch"},
+		{"empty expiry added", "execute-api", testCreds.SecretAccessKey, 0, func(r *http.Request) {
+			r.URL.RawQuery += "&X-Amz-Expires="
+			r.RequestURI = r.URL.RequestURI()
+		}, "AuthorizationQueryParametersError"},
+		{"S3 requires it", "s3", testCreds.SecretAccessKey, 0, nil, "AuthorizationQueryParametersError"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := querySignedNoExpires(t, tc.service, tc.secret, testTime)
+			if tc.edit != nil {
+				tc.edit(req)
+			}
+			expectOutcome(t, testVerifier(testTime.Add(tc.offset)), req, tc.code)
+		})
 	}
 }

@@ -327,12 +327,15 @@ func ParseQuery(rawQuery string) (Auth, error) {
 			return a, errors.New("the query parameter " + name + " is not correctly escaped")
 		}
 		seen |= 1 << i
-		*[...]*string{&a.Algorithm, &cred, &a.Date, &a.Expires, &a.SignedHeaders, &a.Signature, &a.SecurityToken, &a.ContentSHA256, &a.RegionSet}[i] = v
+		*[...]*string{&a.Algorithm, &cred, &a.Date, &a.SignedHeaders, &a.Signature, &a.Expires, &a.SecurityToken, &a.ContentSHA256, &a.RegionSet}[i] = v
 	}
 	for i, name := range queryParams[:requiredParams] {
 		if seen&(1<<i) == 0 {
-			return a, errors.New("query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters; " + name + " is missing")
+			return a, errors.New(MissingQueryParam(name))
 		}
+	}
+	if seen&(1<<expiresParam) != 0 && a.Expires == "" {
+		return a, errors.New(BadExpires)
 	}
 	if a.Algorithm != canonical.AlgorithmHMAC && a.Algorithm != canonical.AlgorithmECDSA {
 		return a, errors.New("X-Amz-Algorithm only supports " + canonical.AlgorithmHMAC + " and " + canonical.AlgorithmECDSA)
@@ -341,11 +344,26 @@ func ParseQuery(rawQuery string) (Auth, error) {
 }
 
 // queryParams are the parameters ParseQuery reads; the first
-// requiredParams must be present.
-var queryParams = [...]string{ParamAlgorithm, ParamCredential, ParamDate, ParamExpires, ParamSignedHeaders,
-	ParamSignature, ParamSecurityToken, ParamContentSHA256, ParamRegionSet}
+// requiredParams must be present. X-Amz-Expires, next, is required by
+// Amazon S3 but not by the query APIs of other services (their common
+// parameters leave it out, and signers such as aws4 send none): the
+// verifier decides.
+var queryParams = [...]string{ParamAlgorithm, ParamCredential, ParamDate, ParamSignedHeaders,
+	ParamSignature, ParamExpires, ParamSecurityToken, ParamContentSHA256, ParamRegionSet}
 
-const requiredParams = 6
+const (
+	requiredParams = 5
+	expiresParam   = 5 // index of X-Amz-Expires in queryParams
+)
+
+// BadExpires is the complaint about an X-Amz-Expires that is not a number.
+const BadExpires = "X-Amz-Expires should be a number"
+
+// MissingQueryParam is the complaint about a missing parameter of a
+// presigned URL.
+func MissingQueryParam(name string) string {
+	return "query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters; " + name + " is missing"
+}
 
 // unescape decodes a query value, allocating only if it has escapes.
 func unescape(v string) (string, error) {

@@ -1,0 +1,79 @@
+package interop
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/sigv4/sigv4"
+)
+
+// serviceName is the service, other than S3, that independent signers sign
+// for in testServiceSigner: its paths are normalized and encoded twice.
+const serviceName = "execute-api"
+
+// serviceOps are the requests every such signer's script sends, in order:
+// a query to sort (repeated and empty parameters), a path with escapes, a
+// query with escapes, a JSON POST with a hashed body and white space in a
+// header value, then the script's own cases (extra), then a presigned GET.
+var serviceOps = []string{"GetSortedQuery", "GetEscapedPath", "GetEscapedQuery", "PostJSON"}
+
+// testServiceSigner runs a signer's script (command, then the endpoint and
+// the service as its last two arguments) against a Verifier of
+// serviceName, once per verdict: every request accepted with the right
+// secret, SignatureDoesNotMatch with another.
+func testServiceSigner(t *testing.T, extra []string, command ...string) {
+	ops := append(append(append([]string{}, serviceOps...), extra...), "PresignedGet")
+	for _, v := range verdicts {
+		t.Run(v.name, func(t *testing.T) {
+			srv := newServiceServer(t, v)
+			args := append(append([]string{}, command[1:]...), srv.URL, serviceName)
+			got := runScript(t, clientEnv(t, v.secret), command[0], args...)
+			if len(got) != len(ops) {
+				t.Fatalf("client reported %d requests %+v, want %v", len(got), got, ops)
+			}
+			wantCode := v.code
+			if wantCode == "OK" {
+				wantCode = ""
+			}
+			for i, r := range got {
+				if r.Op != ops[i] || r.Status != v.status || r.Code != wantCode {
+					t.Errorf("%s: %d %q, want %s: %d %q", r.Op, r.Status, r.Code, ops[i], v.status, wantCode)
+				}
+			}
+		})
+	}
+}
+
+// newServiceServer answers 200 to a request that verifies for serviceName
+// (body included), and otherwise the error's code as text with its status.
+// An unexpected rejection logs the verifier's canonical request.
+func newServiceServer(t *testing.T, v verdict) *httptest.Server {
+	verifier := &sigv4.Verifier{
+		Keys:     sigv4.NewKeyring(sigv4.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey}),
+		Regions:  []string{region},
+		Services: []string{serviceName},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res, err := verifier.Verify(r)
+		if err == nil {
+			_, err = io.ReadAll(res.Body) // a hashed body is checked at its end
+		}
+		var e *sigv4.Error
+		switch {
+		case errors.As(err, &e):
+			if v.code == "OK" {
+				t.Logf("%s %s: %s\ncanonical request:\n%s", r.Method, r.URL, e.Code, e.CanonicalRequest)
+			}
+			http.Error(w, e.Code, e.Status)
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		case res.Identity.AccessKeyID != accessKey:
+			http.Error(w, "wrong identity "+res.Identity.AccessKeyID, http.StatusInternalServerError)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
