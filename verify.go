@@ -391,7 +391,7 @@ func (v *Verifier) collectSignedHeaders(st *state, r *request) error {
 		i := h.Find(name, n)
 		switch {
 		case i < 0:
-			if len(name) >= 6 && strings.EqualFold(name[:6], "x-amz-") && !v.unsignedAllowed(name) {
+			if len(name) >= 6 && strings.EqualFold(name[:6], "x-amz-") && !v.unsignedAllowed(r, name) {
 				return newError(ErrAccessDenied, "There were headers present in the request which were not signed: "+strings.ToLower(name))
 			}
 		case h.Has(i): // a second spelling of the same name
@@ -406,9 +406,21 @@ func (v *Verifier) collectSignedHeaders(st *state, r *request) error {
 	return nil
 }
 
-// unsignedAllowed lists the x-amz-* headers that may go unsigned.
-func (v *Verifier) unsignedAllowed(name string) bool {
-	return v.OmitSessionToken && strings.EqualFold(name, HeaderSecurityToken)
+// unsignedAllowed lists the x-amz-* headers that may go unsigned:
+//   - X-Amz-Security-Token with OmitSessionToken, for the services that
+//     want it added after signing;
+//   - X-Amz-Content-Sha256 outside Amazon S3 (which wants it signed), as
+//     aws-requests-auth sends it. Its value is the last line of the
+//     canonical request, so the signature covers it even so, and the body
+//     is checked against it.
+func (v *Verifier) unsignedAllowed(r *request, name string) bool {
+	switch {
+	case strings.EqualFold(name, HeaderSecurityToken):
+		return v.OmitSessionToken
+	case strings.EqualFold(name, HeaderContentSHA256):
+		return !v.s3(r)
+	}
+	return false
 }
 
 // fillImplicitHeaders supplies the signed headers that Go's server keeps

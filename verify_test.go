@@ -552,3 +552,38 @@ func TestPresignedWithoutExpires(t *testing.T) {
 		})
 	}
 }
+
+// TestUnsignedContentSHA256 covers the one x-amz-* header that may go
+// unsigned outside Amazon S3, as aws-requests-auth sends it: its value is
+// the canonical request's last line, which the signature covers anyway.
+func TestUnsignedContentSHA256(t *testing.T) {
+	const body = `{"query":{"match_all":{}}}`
+	sum := sha256.Sum256([]byte(body))
+	post := func(t *testing.T, header string) *http.Request {
+		req := newRequest(t, "POST", "https://api.example.com/prod/_search", body)
+		if err := testSigner("execute-api").Sign(req); err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Amz-Content-Sha256", header) // after signing
+		return onTheWire(t, req)
+	}
+	t.Run("the body's hash", func(t *testing.T) {
+		expectOutcome(t, testVerifier(testTime), post(t, hex.EncodeToString(sum[:])), "")
+	})
+	t.Run("another hash", func(t *testing.T) {
+		other := sha256.Sum256([]byte("other"))
+		expectOutcome(t, testVerifier(testTime), post(t, hex.EncodeToString(other[:])), "SignatureDoesNotMatch")
+	})
+	t.Run("UNSIGNED-PAYLOAD", func(t *testing.T) {
+		expectOutcome(t, testVerifier(testTime), post(t, sigv4.UnsignedPayload), "SignatureDoesNotMatch")
+	})
+	t.Run("S3 wants it signed", func(t *testing.T) {
+		req := signed(t, nil)
+		auth := req.Header.Get("Authorization")
+		req.Header.Set("Authorization", strings.Replace(auth, ";x-amz-content-sha256", "", 1))
+		if req.Header.Get("Authorization") == auth {
+			t.Fatal("x-amz-content-sha256 was not among the signed headers")
+		}
+		expectOutcome(t, testVerifier(testTime), req, "AccessDenied")
+	})
+}

@@ -16,5 +16,5 @@ func TestAWS4Node(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(nodeDir, "node_modules", "aws4", "package.json")); err != nil {
 		missingClient(t, "aws4 is not installed; install it with: npm ci --prefix interop/node --no-audit --no-fund (from the repository root)")
 	}
-	testServiceSigner(t, []string{"GetDotSegments"}, "node", filepath.Join(nodeDir, "aws4_service.js"))
+	testServiceSigner(t, append(serviceOps, "GetDotSegments", "PresignedGet"), "node", filepath.Join(nodeDir, "aws4_service.js"))
 }

@@ -39,5 +39,5 @@ func TestRubySDK(t *testing.T) {
 // testServiceSigner).
 func TestRubySigv4(t *testing.T) {
 	requireRubySDK(t)
-	testServiceSigner(t, nil, "ruby", filepath.Join("testdata", "ruby_sigv4.rb"))
+	testServiceSigner(t, append(serviceOps, "PresignedGet"), "ruby", filepath.Join("testdata", "ruby_sigv4.rb"))
 }
