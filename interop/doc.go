@@ -1,7 +1,8 @@
 // Package interop checks the sigv4 Verifier against real S3 clients: boto3,
 // the AWS CLI, curl, aws-sdk-go-v2 and aws-sdk-go (v1), the AWS SDK for
-// JavaScript v3 and the AWS SDK for Ruby (whose aws-sigv4 signer also signs
-// requests for a service other than S3 here).
+// JavaScript v3, the AWS SDK for Ruby and Perl's AWS::Signature4; and
+// against signers of other services' requests (testServiceSigner): the
+// Ruby SDK's aws-sigv4, aws4 (npm) and aws-requests-auth (Python).
 //
 // Each test starts a small in-memory, path-style S3 server on 127.0.0.1
 // whose handler verifies every request with sigv4.Verifier, and records what
