@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -95,4 +96,28 @@ func newServiceServer(t *testing.T, v verdict) *httptest.Server {
 	}))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// TestAWS4Node signs requests for a service other than S3 with aws4, the
+// npm package many Node programs sign with (an implementation of its own,
+// pinned in node/package-lock.json), including a path with dot segments
+// and a repeated slash, which aws4 normalizes as AWS does outside S3 (see
+// testServiceSigner).
+func TestAWS4Node(t *testing.T) {
+	requireCommand(t, "node", "apt-get install -y nodejs npm, then npm ci --prefix interop/node --no-audit --no-fund")
+	if _, err := os.Stat(filepath.Join(nodeDir, "node_modules", "aws4", "package.json")); err != nil {
+		missingClient(t, "aws4 is not installed; install it with: npm ci --prefix interop/node --no-audit --no-fund (from the repository root)")
+	}
+	testServiceSigner(t, append(serviceOps, "GetDotSegments", "PresignedGet"), "node", filepath.Join(nodeDir, "aws4_service.js"))
+}
+
+// TestJSSDKServiceSigner signs requests for a service other than S3 with
+// the JS SDK v3's SignatureV4, configured as its clients configure it for
+// every service but S3 (see testServiceSigner).
+func TestJSSDKServiceSigner(t *testing.T) {
+	requireCommand(t, "node", "apt-get install -y nodejs npm, then npm ci --prefix interop/node --no-audit --no-fund")
+	if _, err := os.Stat(filepath.Join(nodeDir, "node_modules", "@smithy", "signature-v4", "package.json")); err != nil {
+		missingClient(t, "@smithy/signature-v4 is not installed; install it with: npm ci --prefix interop/node --no-audit --no-fund (from the repository root)")
+	}
+	testServiceSigner(t, append(serviceOps, "GetDotSegments", "PresignedGet"), "node", filepath.Join(nodeDir, "jssdk_service.js"))
 }
