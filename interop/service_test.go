@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -8,7 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsv4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/sigv4/sigv4"
 )
@@ -120,4 +126,75 @@ func TestJSSDKServiceSigner(t *testing.T) {
 		missingClient(t, "@smithy/signature-v4 is not installed; install it with: npm ci --prefix interop/node --no-audit --no-fund (from the repository root)")
 	}
 	testServiceSigner(t, append(serviceOps, "GetDotSegments", "PresignedGet"), "node", filepath.Join(nodeDir, "jssdk_service.js"))
+}
+
+// TestBotocoreServiceSigner signs requests for a service other than S3
+// with botocore's SigV4Auth and SigV4QueryAuth, the signers of boto3 and
+// the AWS CLI (see testServiceSigner).
+func TestBotocoreServiceSigner(t *testing.T) {
+	requireBoto3(t)
+	testServiceSigner(t, append(serviceOps, "PresignedGet"), "python3", filepath.Join("testdata", "botocore_service.py"))
+}
+
+// TestGoSDKServiceSigner signs requests for a service other than S3 with
+// aws-sdk-go-v2's v4.Signer in process: SignHTTP for the common cases, and
+// PresignHTTP both with X-Amz-Expires in the query (as its presign clients
+// put it there) and without (as a caller who adds none gets it: good while
+// within the clock skew).
+func TestGoSDKServiceSigner(t *testing.T) {
+	t.Setenv("AWS_CA_BUNDLE", "")
+	cases := []struct {
+		op, method, target, body string
+		header                   http.Header
+		presign                  bool
+	}{
+		{"GetSortedQuery", "GET", "/prod/items?b=2&a=1&a=0&empty=", "", nil, false},
+		{"GetEscapedPath", "GET", "/prod/a%20b/%C3%BC/x%2By/%7Etilde", "", nil, false},
+		{"GetEscapedQuery", "GET", "/prod/search?q=a%20b%2Bc&slash=%2F&star=%2A&tilde=~", "", nil, false},
+		{"PostJSON", "POST", "/prod/items", `{"name":"café","n":1}`, http.Header{"Content-Type": {"application/json"}, "X-Custom": {"  two   spaces  "}}, false},
+		{"PresignedGet", "GET", "/prod/a%20b?x=1&X-Amz-Expires=300", "", nil, true},
+		{"PresignedGetNoExpires", "GET", "/prod/a%20b?x=1", "", nil, true},
+	}
+	for _, v := range verdicts {
+		t.Run(v.name, func(t *testing.T) {
+			srv := newServiceServer(t, v)
+			signer := awsv4.NewSigner()
+			creds := aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: v.secret}
+			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}
+			for _, c := range cases {
+				req, err := http.NewRequest(c.method, srv.URL+c.target, strings.NewReader(c.body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for k, vs := range c.header {
+					req.Header[k] = vs
+				}
+				hash := sha256Hex([]byte(c.body))
+				if c.presign {
+					url, signed, err := signer.PresignHTTP(context.Background(), creds, req, hash, serviceName, region, time.Now())
+					if err != nil {
+						t.Fatal(err)
+					}
+					if want := strings.Contains(c.target, "X-Amz-Expires"); strings.Contains(url, "X-Amz-Expires") != want {
+						t.Fatalf("%s: presigned URL %s; want X-Amz-Expires: %v", c.op, url, want)
+					}
+					if req, err = http.NewRequest(c.method, url, nil); err != nil {
+						t.Fatal(err)
+					}
+					req.Header = signed.Clone()
+				} else if err := signer.SignHTTP(context.Background(), creds, req, hash, serviceName, region, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if code := strings.TrimSpace(string(body)); resp.StatusCode != v.status || v.code != "OK" && code != v.code {
+					t.Errorf("%s: %d %q, want %d %s", c.op, resp.StatusCode, code, v.status, v.code)
+				}
+			}
+		})
+	}
 }
