@@ -2,6 +2,7 @@ package interop
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"net/http"
@@ -15,6 +16,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsv4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	smithycreds "github.com/aws/smithy-go/aws-http-auth/credentials"
+	smithyv4 "github.com/aws/smithy-go/aws-http-auth/sigv4"
+	smithyauth "github.com/aws/smithy-go/aws-http-auth/v4"
 
 	"github.com/sigv4/sigv4"
 )
@@ -136,12 +140,55 @@ func TestBotocoreServiceSigner(t *testing.T) {
 	testServiceSigner(t, append(serviceOps, "PresignedGet"), "python3", filepath.Join("testdata", "botocore_service.py"))
 }
 
-// TestGoSDKServiceSigner signs requests for a service other than S3 with
-// aws-sdk-go-v2's v4.Signer in process: SignHTTP for the common cases, and
-// PresignHTTP both with X-Amz-Expires in the query (as its presign clients
-// put it there) and without (as a caller who adds none gets it: good while
-// within the clock skew).
-func TestGoSDKServiceSigner(t *testing.T) {
+// goServiceSigner is a Go signer under test: sign signs req in place,
+// in its Authorization header or, with presign, in its query.
+type goServiceSigner struct {
+	name string
+	sign func(req *http.Request, body string, creds aws.Credentials, presign bool) error
+}
+
+var goServiceSigners = []goServiceSigner{
+	{"aws-sdk-go-v2", func(req *http.Request, body string, creds aws.Credentials, presign bool) error {
+		signer, hash := awsv4.NewSigner(), sha256Hex([]byte(body))
+		if !presign {
+			return signer.SignHTTP(context.Background(), creds, req, hash, serviceName, region, time.Now())
+		}
+		url, signed, err := signer.PresignHTTP(context.Background(), creds, req, hash, serviceName, region, time.Now())
+		if err == nil {
+			err = setURL(req, url, signed)
+		}
+		return err
+	}},
+	{"smithy-go aws-http-auth", func(req *http.Request, body string, creds aws.Credentials, presign bool) error {
+		sum := sha256.Sum256([]byte(body))
+		in := &smithyv4.SignRequestInput{
+			Request: req, PayloadHash: sum[:], Service: serviceName, Region: region,
+			Credentials: smithycreds.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey},
+		}
+		if presign {
+			in.SignatureType = smithyauth.SignatureTypeQueryString
+		}
+		return smithyv4.New().SignRequest(in)
+	}},
+}
+
+// setURL points req at a presigned URL and sets the headers it signed.
+func setURL(req *http.Request, url string, signed http.Header) error {
+	u, err := req.URL.Parse(url)
+	if err != nil {
+		return err
+	}
+	req.URL, req.Header = u, signed.Clone()
+	return nil
+}
+
+// TestGoServiceSigners signs requests for a service other than S3 in
+// process with aws-sdk-go-v2's v4.Signer and smithy-go's aws-http-auth
+// signer, presigned URLs included: aws-sdk-go-v2's both with X-Amz-Expires
+// in the query (as its presign clients put it there) and without (as a
+// caller who adds none gets it, and as smithy-go's query signature always
+// is: good while within the clock skew).
+func TestGoServiceSigners(t *testing.T) {
 	t.Setenv("AWS_CA_BUNDLE", "")
 	cases := []struct {
 		op, method, target, body string
@@ -155,46 +202,48 @@ func TestGoSDKServiceSigner(t *testing.T) {
 		{"PresignedGet", "GET", "/prod/a%20b?x=1&X-Amz-Expires=300", "", nil, true},
 		{"PresignedGetNoExpires", "GET", "/prod/a%20b?x=1", "", nil, true},
 	}
-	for _, v := range verdicts {
-		t.Run(v.name, func(t *testing.T) {
-			srv := newServiceServer(t, v)
-			signer := awsv4.NewSigner()
-			creds := aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: v.secret}
-			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}
-			for _, c := range cases {
-				req, err := http.NewRequest(c.method, srv.URL+c.target, strings.NewReader(c.body))
-				if err != nil {
-					t.Fatal(err)
-				}
-				for k, vs := range c.header {
-					req.Header[k] = vs
-				}
-				hash := sha256Hex([]byte(c.body))
-				if c.presign {
-					url, signed, err := signer.PresignHTTP(context.Background(), creds, req, hash, serviceName, region, time.Now())
+	for _, signer := range goServiceSigners {
+		for _, v := range verdicts {
+			t.Run(signer.name+"/"+v.name, func(t *testing.T) {
+				srv := newServiceServer(t, v)
+				creds := aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: v.secret}
+				client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}
+				for _, c := range cases {
+					req, err := http.NewRequest(c.method, srv.URL+c.target, strings.NewReader(c.body))
 					if err != nil {
 						t.Fatal(err)
 					}
-					if want := strings.Contains(c.target, "X-Amz-Expires"); strings.Contains(url, "X-Amz-Expires") != want {
-						t.Fatalf("%s: presigned URL %s; want X-Amz-Expires: %v", c.op, url, want)
+					for k, vs := range c.header {
+						req.Header[k] = vs
 					}
-					if req, err = http.NewRequest(c.method, url, nil); err != nil {
+					if err := signer.sign(req, c.body, creds, c.presign); err != nil {
 						t.Fatal(err)
 					}
-					req.Header = signed.Clone()
-				} else if err := signer.SignHTTP(context.Background(), creds, req, hash, serviceName, region, time.Now()); err != nil {
-					t.Fatal(err)
+					if got, want := req.URL.Query().Has("X-Amz-Expires"), strings.Contains(c.target, "X-Amz-Expires"); c.presign && got != want {
+						t.Fatalf("%s: presigned URL %s; want X-Amz-Expires: %v", c.op, req.URL, want)
+					}
+					resp, err := client.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					body, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if code := strings.TrimSpace(string(body)); resp.StatusCode != v.status || v.code != "OK" && code != v.code {
+						t.Errorf("%s: %d %q, want %d %s", c.op, resp.StatusCode, code, v.status, v.code)
+					}
 				}
-				resp, err := client.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if code := strings.TrimSpace(string(body)); resp.StatusCode != v.status || v.code != "OK" && code != v.code {
-					t.Errorf("%s: %d %q, want %d %s", c.op, resp.StatusCode, code, v.status, v.code)
-				}
-			}
-		})
+			})
+		}
 	}
+}
+
+// TestAWS4FetchNode signs requests for a service other than S3 with
+// aws4fetch (pinned in node/package-lock.json), whose presigned URL, like
+// aws4's, has no X-Amz-Expires outside S3 (see testServiceSigner).
+func TestAWS4FetchNode(t *testing.T) {
+	requireCommand(t, "node", "apt-get install -y nodejs npm, then npm ci --prefix interop/node --no-audit --no-fund")
+	if _, err := os.Stat(filepath.Join(nodeDir, "node_modules", "aws4fetch", "package.json")); err != nil {
+		missingClient(t, "aws4fetch is not installed; install it with: npm ci --prefix interop/node --no-audit --no-fund (from the repository root)")
+	}
+	testServiceSigner(t, append(serviceOps, "GetDotSegments", "PresignedGet"), "node", filepath.Join(nodeDir, "aws4fetch_service.js"))
 }
