@@ -14,6 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
 	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/chunked"
 	"github.com/sigv4/sigv4/gateway"
@@ -212,5 +217,55 @@ func TestQueryErrors(t *testing.T) {
 	if resp.StatusCode != 403 || e.Type != "Sender" || e.Code != "SignatureDoesNotMatch" || e.Message == "" ||
 		e.RequestID == "" || e.RequestID != resp.Header.Get("X-Amzn-Requestid") {
 		t.Errorf("answer %d: %+v", resp.StatusCode, e)
+	}
+}
+
+// TestWhoamiPresignedCallerIdentity answers the token that EKS-style
+// authenticators hand out: a GetCallerIdentity GET presigned by
+// aws-sdk-go-v2's STS presign client, with a cluster header signed in and
+// X-Amz-Expires set, sent back by whoever holds it. Without the signed
+// header, or with another value, it is refused.
+func TestWhoamiPresignedCallerIdentity(t *testing.T) {
+	srv := newWhoami(t, newVerifier())
+	client := sts.New(sts.Options{
+		Region:       region,
+		BaseEndpoint: aws.String(srv.URL),
+		Credentials:  awscreds.NewStaticCredentialsProvider(accessKey, secret, ""),
+	})
+	const clusterHeader, cluster = "x-k8s-aws-id", "my-cluster"
+	p, err := sts.NewPresignClient(client).PresignGetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{},
+		func(o *sts.PresignOptions) {
+			o.ClientOptions = append(o.ClientOptions, sts.WithAPIOptions(
+				smithyhttp.AddHeaderValue(clusterHeader, cluster),
+				smithyhttp.SetHeaderValue("X-Amz-Expires", "60"), // as EKS tokens: moved into the query
+			))
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p.URL, "X-Amz-Expires=60") || !strings.Contains(p.URL, "x-k8s-aws-id") {
+		t.Fatalf("presigned URL %s lacks the expiry or the signed cluster header", p.URL)
+	}
+	for _, tc := range []struct {
+		name, value string
+		status      int
+	}{
+		{"as signed", cluster, http.StatusOK},
+		{"other cluster", "other-cluster", http.StatusForbidden},
+		{"no cluster header", "", http.StatusForbidden},
+	} {
+		req, _ := http.NewRequest(p.Method, p.URL, nil)
+		if tc.value != "" {
+			req.Header.Set(clusterHeader, tc.value)
+		}
+		resp, body := send(t, req)
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s: %d, want %d\n%s", tc.name, resp.StatusCode, tc.status, body)
+			continue
+		}
+		var id callerIdentity
+		if tc.status == http.StatusOK && (xml.Unmarshal(body, &id) != nil || id.Arn != principal) {
+			t.Errorf("%s: answer %s, want the caller %s", tc.name, body, principal)
+		}
 	}
 }
