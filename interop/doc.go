@@ -1,9 +1,10 @@
 // Package interop checks the sigv4 Verifier against real S3 clients: boto3,
 // the AWS CLI, curl, aws-sdk-go-v2 and aws-sdk-go (v1), the AWS SDK for
-// JavaScript v3, the AWS SDK for Ruby and Perl's AWS::Signature4; and
-// against signers of other services' requests: botocore, aws-sdk-go-v2,
-// smithy-go's aws-http-auth, the JS SDK v3's SignatureV4, the Ruby SDK's
-// aws-sigv4, aws4 and aws4fetch (npm) and aws-requests-auth (Python).
+// JavaScript v3, the AWS SDK for Ruby, Perl's AWS::Signature4, and aws4 and
+// aws4fetch (npm); and against signers of other services' requests:
+// botocore, aws-sdk-go-v2, smithy-go's aws-http-auth, the JS SDK v3's
+// SignatureV4, the Ruby SDK's aws-sigv4, aws4, aws4fetch and
+// aws-requests-auth (Python).
 //
 // Each test starts a small in-memory, path-style S3 server on 127.0.0.1
 // whose handler verifies every request with sigv4.Verifier, and records what
