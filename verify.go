@@ -96,7 +96,10 @@ type request struct {
 	req       *http.Request
 	auth      authz.Auth
 	presigned bool
-	pub       *ecdsa.PublicKey // SigV4a: the key that verified the seed
+	pub       *ecdsa.PublicKey // SigV4a: the key that verifies the seed
+	key       SigningKey       // SigV4: the signing key of the scope
+	id        Identity         // who the key belongs to
+	unknown   bool             // no such access key: key or pub is a dummy
 	amzDate   string
 	time      time.Time
 	scope     Scope
@@ -120,6 +123,9 @@ func (v *Verifier) Verify(req *http.Request) (*Result, error) {
 		return nil, err
 	}
 	if err := v.collectSignedHeaders(st, r); err != nil {
+		return nil, err
+	}
+	if err := v.lookupKey(r); err != nil {
 		return nil, err
 	}
 	payloadHash, body, stream, err := v.payload(r)
@@ -391,7 +397,7 @@ func (v *Verifier) collectSignedHeaders(st *state, r *request) error {
 		i := h.Find(name, n)
 		switch {
 		case i < 0:
-			if len(name) >= 6 && strings.EqualFold(name[:6], "x-amz-") && !v.unsignedAllowed(r, name) {
+			if isAmzHeader(name) && !v.unsignedAllowed(r, name) {
 				return newError(ErrAccessDenied, "There were headers present in the request which were not signed: "+strings.ToLower(name))
 			}
 		case h.Has(i): // a second spelling of the same name
@@ -404,6 +410,25 @@ func (v *Verifier) collectSignedHeaders(st *state, r *request) error {
 	fillImplicitHeaders(st, r.req, n)
 	h.Sort()
 	return nil
+}
+
+// isAmzHeader reports whether name is an x-amz-* header, or could be read
+// as one by a server that takes "_" for "-" (CGI, nginx with
+// underscores_in_headers): such a header must be signed too.
+func isAmzHeader(name string) bool {
+	if len(name) < 6 {
+		return false
+	}
+	for i, c := range []byte("x-amz-") {
+		b := name[i]
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if b != c && !(c == '-' && b == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // unsignedAllowed lists the x-amz-* headers that may go unsigned:
@@ -457,6 +482,12 @@ func (v *Verifier) payload(r *request) (string, io.ReadCloser, *stream, error) {
 		}
 	}
 	switch {
+	case declared == "" && body != http.NoBody && v.s3(r) && !r.presigned:
+		return "", nil, nil, newError(ErrInvalidRequest, "Missing required header for this request: x-amz-content-sha256")
+	case declared == "" && body != http.NoBody && r.unknown:
+		// Nothing this body could say changes the answer: not a byte of
+		// it is read for a key that does not exist.
+		return "", nil, nil, errUnknownKey()
 	case declared == "":
 		hash, body, err := v.bufferBody(body)
 		return hash, body, nil, err
@@ -503,39 +534,61 @@ func isHexSHA256(s string) bool {
 	return authz.ValidateSignature(s) == nil
 }
 
-// checkSignature computes the signature of the request and compares it
-// with the one sent, in constant time. An unknown access key costs the same
-// work as a known one.
-func (v *Verifier) checkSignature(st *state, r *request, payloadHash string) (Identity, SigningKey, error) {
+// lookupKey asks the KeySource for the key of the request's credential:
+// the signing key of its scope (SigV4) or the public key (SigV4a). An
+// unknown access key gets a dummy key, so that checking its signature
+// costs what a known one costs.
+func (v *Verifier) lookupKey(r *request) error {
+	ctx, c := r.req.Context(), r.auth.Credential
+	var err error
 	if r.sigv4a() {
-		id, err := v.checkSignatureV4a(st, r, payloadHash)
-		return id, SigningKey{}, err
+		keys, ok := v.Keys.(PublicKeySource)
+		if !ok {
+			return newError(ErrNotImplemented, "This endpoint does not accept "+canonical.AlgorithmECDSA+" signatures.")
+		}
+		r.pub, r.id, err = keys.PublicKey(ctx, c.AccessKeyID)
+	} else {
+		r.key, r.id, err = v.Keys.SigningKey(ctx, c.AccessKeyID, r.scope)
 	}
-	c := r.auth.Credential
-	key, id, err := v.Keys.SigningKey(r.req.Context(), c.AccessKeyID, r.scope)
-	unknown := errors.Is(err, ErrInvalidAccessKeyID)
-	if err != nil && !unknown {
-		return Identity{}, key, &Error{Code: ErrInternalError.Code, Status: ErrInternalError.Status,
+	r.unknown = errors.Is(err, ErrInvalidAccessKeyID)
+	switch {
+	case r.unknown && r.sigv4a():
+		r.pub, r.id = v.dummyPublicKey(), Identity{}
+	case r.unknown:
+		r.key, r.id = v.dummyKey(r.scope), Identity{}
+	case err != nil:
+		return &Error{Code: ErrInternalError.Code, Status: ErrInternalError.Status,
 			Message: "We encountered an internal error. Please try again.", Err: err}
 	}
-	if unknown {
-		key = v.dummyKey(r.scope)
-	}
-	if err := v.stringToSign(st, r, payloadHash); err != nil {
-		return Identity{}, key, err
-	}
-	want := v.macs.get(key).sum(st.sha, st.digest[:], st.out)
+	return nil
+}
 
-	var got [sha256.Size]byte
-	hex.Decode(got[:], []byte(r.auth.Signature)) // validated hex; a short one leaves zeros
-	match := hmac.Equal(got[:], want[:]) && len(r.auth.Signature) == 2*sha256.Size
-	switch {
-	case unknown:
-		return Identity{}, key, newError(ErrInvalidAccessKeyID, "The AWS Access Key Id you provided does not exist in our records.")
-	case !match:
-		return Identity{}, key, signatureMismatch(st, r)
+func errUnknownKey() *Error {
+	return newError(ErrInvalidAccessKeyID, "The AWS Access Key Id you provided does not exist in our records.")
+}
+
+// checkSignature computes the signature of the request with the key
+// lookupKey found and compares it with the one sent, in constant time.
+func (v *Verifier) checkSignature(st *state, r *request, payloadHash string) (Identity, SigningKey, error) {
+	if err := v.stringToSign(st, r, payloadHash); err != nil {
+		return Identity{}, r.key, err
 	}
-	return id, key, nil
+	var match bool
+	if r.sigv4a() {
+		match = v4a.Verify(r.pub, st.out, r.auth.Signature)
+	} else {
+		want := v.macs.get(r.key).sum(st.sha, st.digest[:], st.out)
+		var got [sha256.Size]byte
+		hex.Decode(got[:], []byte(r.auth.Signature)) // validated hex; a short one leaves zeros
+		match = hmac.Equal(got[:], want[:]) && len(r.auth.Signature) == 2*sha256.Size
+	}
+	switch {
+	case r.unknown:
+		return Identity{}, r.key, errUnknownKey()
+	case !match:
+		return Identity{}, r.key, signatureMismatch(st, r)
+	}
+	return r.id, r.key, nil
 }
 
 // stringToSign builds the canonical request into st.buf and the string to
@@ -563,37 +616,6 @@ func signatureMismatch(st *state, r *request) *Error {
 	e.SignatureProvided = r.auth.Signature
 	e.AccessKeyID = r.auth.Credential.AccessKeyID
 	return e
-}
-
-// checkSignatureV4a checks an AWS4-ECDSA-P256-SHA256 signature with the
-// public key of the access key. An unknown access key costs a verification
-// with a dummy key, the work of a known one.
-func (v *Verifier) checkSignatureV4a(st *state, r *request, payloadHash string) (Identity, error) {
-	keys, ok := v.Keys.(PublicKeySource)
-	if !ok {
-		return Identity{}, newError(ErrNotImplemented, "This endpoint does not accept "+canonical.AlgorithmECDSA+" signatures.")
-	}
-	pub, id, err := keys.PublicKey(r.req.Context(), r.auth.Credential.AccessKeyID)
-	unknown := errors.Is(err, ErrInvalidAccessKeyID)
-	if err != nil && !unknown {
-		return Identity{}, &Error{Code: ErrInternalError.Code, Status: ErrInternalError.Status,
-			Message: "We encountered an internal error. Please try again.", Err: err}
-	}
-	if unknown {
-		pub = v.dummyPublicKey()
-	}
-	if err := v.stringToSign(st, r, payloadHash); err != nil {
-		return Identity{}, err
-	}
-	match := v4a.Verify(pub, st.out, r.auth.Signature)
-	r.pub = pub
-	switch {
-	case unknown:
-		return Identity{}, newError(ErrInvalidAccessKeyID, "The AWS Access Key Id you provided does not exist in our records.")
-	case !match:
-		return Identity{}, signatureMismatch(st, r)
-	}
-	return id, nil
 }
 
 // dummyPublicKey stands in for the public key of an unknown access key.
