@@ -39,15 +39,25 @@
 //
 // As a KeySource, a Store caches derived signing keys per access key and
 // scope, and SigV4a public keys per access key, so a warm request reads no
-// database. A change made through the
-// same Store (Disable, Delete, Rotate, ...) takes effect at once. A change
-// made elsewhere (another process sharing the database, "sigv4 keys
-// disable" next to a running gateway) takes effect within
-// [Options.CacheTTL], 5 seconds by default. An expiry takes effect on time:
-// it is checked on every request. An expired long-term key is unknown
-// (InvalidAccessKeyId); an expired session is still looked up, so that the
-// Verifier checks its signature and token and then answers ExpiredToken,
-// as AWS does.
+// database. It caches refusals too (an access key unknown, disabled,
+// deleted, expired, or a session whose parent no longer works; a scope the
+// key may not sign), each after the database read that found it, in a
+// cache of its own with the same bound ([Options.CacheSize]): so a prober
+// repeating an access key ID learns nothing from the time its answer takes
+// (only the first request per ID and TTL reads the database), and
+// unknown IDs sprayed at the store evict no key. A database error is not
+// cached.
+//
+// A change made through the same Store (Create, Enable, Disable, Delete,
+// Rotate, Session) takes effect at once, on keys and refusals alike: a key
+// created works at its first request even if its ID was refused before. A
+// change made elsewhere (another process sharing the database, "sigv4
+// keys disable" or "sigv4 keys enable" next to a running gateway) takes
+// effect within [Options.CacheTTL], 5 seconds by default. An expiry takes
+// effect on time: it is checked on every request. An expired long-term
+// key is unknown (InvalidAccessKeyId); an expired session is still looked
+// up, so that the Verifier checks its signature and token and then answers
+// ExpiredToken, as AWS does.
 //
 // # SigV4a
 //
@@ -179,11 +189,14 @@ var (
 type Options struct {
 	// CacheTTL bounds how long a change made outside this Store (another
 	// process, another Store on the same backend) takes to reach
-	// SigningKey and PublicKey. Default 5 seconds; negative disables the
-	// cache, so that every request reads the backend.
+	// SigningKey and PublicKey, be it a revocation or an Enable. Default 5
+	// seconds; negative disables the cache, so that every request reads
+	// the backend.
 	CacheTTL time.Duration
 	// CacheSize bounds the keys cached: one signing key per access key
-	// and scope, one SigV4a public key per access key. Default 4096.
+	// and scope, one SigV4a public key per access key. It bounds the
+	// refusals cached as well, separately: one per access key, or per
+	// access key and scope for a scope the key may not sign. Default 4096.
 	CacheSize int
 	// LastUsedInterval is how often last-used times are written to the
 	// backend (default 1 minute). Close writes the last ones.

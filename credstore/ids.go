@@ -14,7 +14,8 @@ const (
 )
 
 // newAccessKeyID returns prefix and 16 random base32 characters (80 bits).
-func newAccessKeyID(prefix string) string {
+// A variable, so that a test can choose the ID of a key yet to be made.
+var newAccessKeyID = func(prefix string) string {
 	var b [10]byte
 	rand.Read(b[:])
 	return prefix + base32.StdEncoding.EncodeToString(b[:])

@@ -17,13 +17,15 @@ import (
 // SigningKey implements sigv4.KeySource. A key that is unknown, disabled,
 // expired, deleted, or temporary with a parent that no longer works gives
 // an error matching sigv4.ErrInvalidAccessKeyID; a scope outside the key's
-// services or regions, one matching both that and ErrNotAllowed. None of
-// these is cached. Other errors are the backend's.
+// services or regions, one matching both that and ErrNotAllowed. Other
+// errors are the backend's.
 //
 // A warm request reads no backend: the signing key is cached per access key
 // and scope for Options.CacheTTL (see "Revocation delay" in the package
-// documentation). The Identity carries the key's principal, its session
-// token if temporary, and its expiry.
+// documentation). So is a refusal, so that an unknown or disabled key
+// costs what a known one costs, and tells a prober nothing by its timing;
+// a backend error is not cached. The Identity carries the key's principal,
+// its session token if temporary, and its expiry.
 func (s *Store) SigningKey(ctx context.Context, accessKeyID string, scope sigv4.Scope) (sigv4.SigningKey, sigv4.Identity, error) {
 	now := s.opts.Now()
 	ck := cacheKey{accessKeyID: accessKeyID, scope: scope}
@@ -32,13 +34,18 @@ func (s *Store) SigningKey(ctx context.Context, accessKeyID string, scope sigv4.
 		s.markUsed(e, accessKeyID, now)
 		return e.key, e.id, nil
 	}
+	if err := s.cache.refused(ck, now); err != nil {
+		s.hits.Add(1)
+		return sigv4.SigningKey{}, sigv4.Identity{}, err
+	}
 	s.misses.Add(1)
-	if !validAccessKeyID(accessKeyID) {
-		return sigv4.SigningKey{}, sigv4.Identity{}, invalidKey(accessKeyID, "does not exist")
+	if err := checkAccessKeyID(accessKeyID); err != nil {
+		return sigv4.SigningKey{}, sigv4.Identity{}, err
 	}
 	epoch := s.cache.currentEpoch()
 	id, secret, err := s.lookup(ctx, accessKeyID, &scope, now)
 	if err != nil {
+		s.cache.refuse(ck, err, epoch, now)
 		return sigv4.SigningKey{}, sigv4.Identity{}, err
 	}
 	e := &cacheEntry{key: sigv4.DeriveSigningKey(secret, scope), id: id, fetched: now}
@@ -51,14 +58,15 @@ func (s *Store) SigningKey(ctx context.Context, accessKeyID string, scope sigv4.
 // (AWS4-ECDSA-P256-SHA256) public key of an access key, derived from its
 // secret as AWS derives it. It answers as SigningKey does: an unknown,
 // disabled, deleted or expired long-term key, or a session whose parent no
-// longer works, gives an error matching sigv4.ErrInvalidAccessKeyID and is
-// not cached; an expired session gives its key and Identity, so that the
-// Verifier answers ExpiredToken; other errors are the backend's.
+// longer works, gives an error matching sigv4.ErrInvalidAccessKeyID; an
+// expired session gives its key and Identity, so that the Verifier answers
+// ExpiredToken; other errors are the backend's.
 //
-// The public key is cached like a signing key: one entry per access key in
-// the same bounded cache, for Options.CacheTTL, dropped at once by a change
-// made through this Store (see "Revocation delay" in the package
-// documentation). A warm request reads no backend and derives nothing.
+// The public key, or the refusal, is cached like a signing key: one entry
+// per access key in the same bounded caches, for Options.CacheTTL, dropped
+// at once by a change made through this Store (see "Revocation delay" in
+// the package documentation). A warm request reads no backend and derives
+// nothing.
 //
 // Services and Regions are not checked against the request: SigV4a signs
 // a region set instead of a region, which the Verifier checks against its
@@ -76,13 +84,18 @@ func (s *Store) PublicKey(ctx context.Context, accessKeyID string) (*ecdsa.Publi
 		s.markUsed(e, accessKeyID, now)
 		return e.pub, e.id, nil
 	}
+	if err := s.cache.refused(ck, now); err != nil {
+		s.hits.Add(1)
+		return nil, sigv4.Identity{}, err
+	}
 	s.misses.Add(1)
-	if !validAccessKeyID(accessKeyID) {
-		return nil, sigv4.Identity{}, invalidKey(accessKeyID, "does not exist")
+	if err := checkAccessKeyID(accessKeyID); err != nil {
+		return nil, sigv4.Identity{}, err
 	}
 	epoch := s.cache.currentEpoch()
 	id, secret, err := s.lookup(ctx, accessKeyID, nil, now)
 	if err != nil {
+		s.cache.refuse(ck, err, epoch, now)
 		return nil, sigv4.Identity{}, err
 	}
 	priv, err := v4a.DeriveKey(accessKeyID, secret)
@@ -99,10 +112,21 @@ func (s *Store) PublicKey(ctx context.Context, accessKeyID string) (*ecdsa.Publi
 }
 
 // CacheStats returns how many SigningKey and PublicKey calls were answered
-// from the cache and how many were not (each of which read the backend,
-// unless the access key ID was malformed).
+// from the cache (with a key or a refusal) and how many were not (each of
+// which read the backend, unless the access key ID was malformed).
 func (s *Store) CacheStats() (hits, misses uint64) {
 	return s.hits.Load(), s.misses.Load()
+}
+
+// checkAccessKeyID refuses a malformed access key ID before any lookup,
+// faster than a cached answer. That tells a prober only that the ID is not
+// of the form this package makes, which is public (see "Access keys" in
+// the package documentation), not whether a key exists.
+func checkAccessKeyID(accessKeyID string) error {
+	if !validAccessKeyID(accessKeyID) {
+		return invalidKey(accessKeyID, "does not exist")
+	}
+	return nil
 }
 
 // lookup reads an access key and decides whether it may sign for scope. A
@@ -186,15 +210,18 @@ func (e *notAllowedError) Is(target error) bool {
 
 // keyCache holds the signing keys of a bounded number of (access key,
 // scope) pairs, and the SigV4a public keys of access keys, each for ttl
-// from when it was read. invalidate empties it
-// and moves the epoch on, so that a lookup that read the backend before a
+// from when it was read. It holds as well, in a map of its own with the
+// same bound, the refusals of a bounded number of access keys, so that
+// refusals sprayed by a prober evict no key. invalidate empties both and
+// moves the epoch on, so that a lookup that read the backend before a
 // change cannot store what it read after the change.
 type keyCache struct {
-	mu    sync.RWMutex
-	max   int
-	ttl   time.Duration // negative: cache nothing
-	epoch uint64
-	keys  map[cacheKey]*cacheEntry
+	mu       sync.RWMutex
+	max      int
+	ttl      time.Duration // negative: cache nothing
+	epoch    uint64
+	keys     map[cacheKey]*cacheEntry
+	refusals map[refusalKey]refusal
 }
 
 type cacheKey struct {
@@ -211,15 +238,33 @@ type cacheEntry struct {
 	usedSec atomic.Int64 // last second a use was noted, to note one per second
 }
 
+// refusalKey names a cached refusal: of an access key for any request
+// (anyScope: unknown, disabled, expired, its parent gone), or of one
+// cacheKey (a scope outside the key's services or regions).
+type refusalKey struct {
+	cacheKey
+	anyScope bool
+}
+
+type refusal struct {
+	err     error     // matches sigv4.ErrInvalidAccessKeyID
+	fetched time.Time // taken before the backend read
+}
+
 func (c *keyCache) init(max int, ttl time.Duration) {
-	c.max, c.ttl, c.keys = max, ttl, make(map[cacheKey]*cacheEntry)
+	c.max, c.ttl = max, ttl
+	c.keys, c.refusals = make(map[cacheKey]*cacheEntry), make(map[refusalKey]refusal)
 }
 
 // fresh reports whether e may still be used at now: within ttl of its read
 // (a clock gone backwards does not extend that) and not expired.
 func (c *keyCache) fresh(e *cacheEntry, now time.Time) bool {
-	age := now.Sub(e.fetched)
-	return age >= 0 && age < c.ttl && (e.id.Expiration.IsZero() || !now.After(e.id.Expiration))
+	return c.young(e.fetched, now) && (e.id.Expiration.IsZero() || !now.After(e.id.Expiration))
+}
+
+func (c *keyCache) young(fetched, now time.Time) bool {
+	age := now.Sub(fetched)
+	return age >= 0 && age < c.ttl
 }
 
 func (c *keyCache) get(k cacheKey, now time.Time) *cacheEntry {
@@ -248,32 +293,95 @@ func (c *keyCache) put(k cacheKey, e *cacheEntry, epoch uint64, now time.Time) {
 		return
 	}
 	if len(c.keys) >= c.max {
-		c.evict(now)
+		evict(c.keys, c.max, func(e *cacheEntry) bool { return !c.fresh(e, now) })
 	}
 	c.keys[k] = e
 }
 
-// evict drops stale entries, and if that frees less than an eighth of the
-// cache, arbitrary ones up to that, so that the next puts are cheap.
-func (c *keyCache) evict(now time.Time) {
-	for k, e := range c.keys {
-		if !c.fresh(e, now) {
-			delete(c.keys, k)
+// anyScope is the refusalKey of an access key's refusal of any request.
+func anyScope(accessKeyID string) refusalKey {
+	return refusalKey{cacheKey: cacheKey{accessKeyID: accessKeyID}, anyScope: true}
+}
+
+// refused returns the cached refusal of k, if any.
+func (c *keyCache) refused(k cacheKey, now time.Time) error {
+	c.mu.RLock()
+	r, ok := c.refusals[anyScope(k.accessKeyID)]
+	if !ok {
+		r, ok = c.refusals[refusalKey{cacheKey: k}]
+	}
+	c.mu.RUnlock()
+	if !ok || !c.young(r.fetched, now) {
+		return nil
+	}
+	return r.err
+}
+
+// refuse caches err, the answer of a lookup of k begun at epoch and now,
+// if it is a refusal: by the KeySource contract, an error matching
+// sigv4.ErrInvalidAccessKeyID. Any other error is the backend's, for the
+// next request to try again.
+func (c *keyCache) refuse(k cacheKey, err error, epoch uint64, now time.Time) {
+	if c.ttl < 0 || !errors.Is(err, sigv4.ErrInvalidAccessKeyID) {
+		return
+	}
+	rk := anyScope(k.accessKeyID)
+	if errors.Is(err, ErrNotAllowed) {
+		rk = refusalKey{cacheKey: k}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.epoch != epoch {
+		return
+	}
+	if len(c.refusals) >= c.max {
+		evict(c.refusals, c.max, func(r refusal) bool { return !c.young(r.fetched, now) })
+	}
+	c.refusals[rk] = refusal{err: err, fetched: now}
+}
+
+// evict drops the entries of m that are stale, and if that frees less than
+// an eighth of max, arbitrary ones up to that, so that the next puts are
+// cheap.
+func evict[K comparable, V any](m map[K]V, max int, stale func(V) bool) {
+	for k, v := range m {
+		if stale(v) {
+			delete(m, k)
 		}
 	}
-	for k := range c.keys {
-		if len(c.keys) <= c.max-c.max/8-1 {
+	for k := range m {
+		if len(m) <= max-max/8-1 {
 			break
 		}
-		delete(c.keys, k)
+		delete(m, k)
 	}
 }
 
+// invalidate forgets everything: a key changed.
 func (c *keyCache) invalidate() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.epoch++
 	clear(c.keys)
+	clear(c.refusals)
+}
+
+// created forgets the refusal of a new access key ID (which a prober may
+// have tried before it existed), and moves the epoch on, so that a lookup
+// that read the backend before the key existed cannot cache its refusal
+// after. The keys cached stay.
+func (c *keyCache) created(accessKeyID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
+	delete(c.refusals, anyScope(accessKeyID))
+}
+
+// sizes returns how many keys and refusals are cached.
+func (c *keyCache) sizes() (keys, refusals int) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.keys), len(c.refusals)
 }
 
 // markUsed notes a use of an access key, at most once a second per cache

@@ -124,6 +124,7 @@ func (s *Store) insert(ctx context.Context, k Key, token string) (Key, sigv4.Cre
 		if err != nil {
 			return Key{}, sigv4.Credentials{}, err
 		}
+		s.cache.created(k.AccessKeyID)
 		return k, creds, nil
 	}
 	return Key{}, sigv4.Credentials{}, errors.New("credstore: no free access key ID after 3 tries")

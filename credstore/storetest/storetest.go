@@ -11,9 +11,9 @@
 // It checks the Backend contract directly, and the behaviour of a
 // credstore.Store over the backend, through a sigv4.Verifier, with a
 // clock the suite controls: revocation within the cache TTL, expiry,
-// sessions, restrictions, secrets sealed at rest, unknown keys never
-// cached, SigV4a public keys (cached and revoked as signing keys are), and
-// concurrent use (run it with -race).
+// sessions, restrictions, secrets sealed at rest, refusals (unknown or
+// disabled keys) cached as keys are, SigV4a public keys (cached and revoked
+// as signing keys are), and concurrent use (run it with -race).
 package storetest
 
 import (
@@ -62,7 +62,7 @@ func Run(t *testing.T, open Opener) {
 		{"Restrictions", testRestrictions},
 		{"SealedAtRest", testSealedAtRest},
 		{"WarmRequestReadsNoBackend", testWarm},
-		{"UnknownNeverCached", testUnknownNeverCached},
+		{"RefusalsCached", testRefusalsCached},
 		{"CacheBounded", testCacheBounded},
 		{"LastUsed", testLastUsed},
 		{"WrongSealingKey", testWrongSealingKey},
@@ -70,7 +70,7 @@ func Run(t *testing.T, open Opener) {
 		{"Concurrency", testConcurrency},
 		{"V4a", testV4a},
 		{"V4aRevocationDelay", testV4aRevocationDelay},
-		{"V4aUnknownNeverCached", testV4aUnknownNeverCached},
+		{"V4aRefusalsCached", testV4aRefusalsCached},
 		{"V4aRestrictions", testV4aRestrictions},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -653,27 +653,95 @@ func testWarm(t *testing.T, h *harness) {
 	}
 }
 
-func testUnknownNeverCached(t *testing.T, h *harness) {
-	creds := sigv4.Credentials{AccessKeyID: "AKIAQQQQQQQQQQQQQQQQ", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
-	for i := range 5 {
-		h.mustFail(h.s, creds, sigv4.ErrInvalidAccessKeyID)
-		if n := h.b.gets.Load(); n != int64(i+1) {
-			t.Fatalf("after %d requests with an unknown key, %d backend reads", i+1, n)
+func testRefusalsCached(t *testing.T, h *harness) {
+	scope := sigv4.Scope{Date: "20250601", Region: "us-east-1", Service: "s3"}
+	checkRefusalsCached(t, h, func(s *credstore.Store, id string) error {
+		_, _, err := s.SigningKey(t.Context(), id, scope)
+		return err
+	}, h.mustVerify)
+
+	// A scope outside a key's restrictions is refused by scope.
+	_, c := h.create("carol", credstore.CreateOptions{Services: []string{"sqs"}})
+	gets := h.b.gets.Load()
+	for range 3 {
+		_, _, err := h.s.SigningKey(t.Context(), c.AccessKeyID, scope)
+		if !errors.Is(err, credstore.ErrNotAllowed) {
+			t.Fatalf("a scope outside the key's services: got %v, want ErrNotAllowed", err)
 		}
 	}
-	if hits, misses := h.s.CacheStats(); hits != 0 || misses != 5 {
-		t.Errorf("CacheStats = %d hits, %d misses; want 0, 5", hits, misses)
+	if n := h.b.gets.Load() - gets; n != 1 {
+		t.Errorf("3 requests for a scope the key may not sign: %d backend reads, want 1", n)
 	}
-	// Nor a key refused for its status, then allowed.
+	if _, err := VerifyRequest(h.s, c, "us-east-1", "sqs", h.clock.Now()); err != nil {
+		t.Errorf("the refusal of one scope refused another: %v", err)
+	}
+}
+
+// checkRefusalsCached checks, with lookup (SigningKey or PublicKey) and
+// verify (of SigV4 or SigV4a), that a refusal reads the backend once per
+// TTL and answers as the first time; that a malformed access key ID reads
+// nothing; and that a change made through the Store is seen at once, one
+// made elsewhere within the TTL.
+func checkRefusalsCached(t *testing.T, h *harness, lookup func(*credstore.Store, string) error, verify func(sigv4.KeySource, sigv4.Credentials) *sigv4.Result) {
+	ctx := t.Context()
+	const unknown = "AKIAQQQQQQQQQQQQQQQQ"
+	first := lookup(h.s, unknown)
+	if !errors.Is(first, sigv4.ErrInvalidAccessKeyID) {
+		t.Fatalf("unknown key: got %v, want ErrInvalidAccessKeyID", first)
+	}
+	for range 4 {
+		if err := lookup(h.s, unknown); !errors.Is(err, sigv4.ErrInvalidAccessKeyID) || err.Error() != first.Error() {
+			t.Fatalf("unknown key, cached: got %v, want %v", err, first)
+		}
+	}
+	if n := h.b.gets.Load(); n != 1 {
+		t.Errorf("5 requests with an unknown key: %d backend reads, want 1", n)
+	}
+	if hits, misses := h.s.CacheStats(); hits != 4 || misses != 1 {
+		t.Errorf("CacheStats = %d hits, %d misses; want 4, 1", hits, misses)
+	}
+	if err := lookup(h.s, "AKIDNOTOURS"); !errors.Is(err, sigv4.ErrInvalidAccessKeyID) || h.b.gets.Load() != 1 {
+		t.Errorf("malformed access key ID: got %v and %d backend reads, want ErrInvalidAccessKeyID and 1", err, h.b.gets.Load())
+	}
+	h.clock.Advance(TTL)
+	lookup(h.s, unknown)
+	if n := h.b.gets.Load(); n != 2 {
+		t.Errorf("after the TTL, an unknown key: %d backend reads in all, want 2", n)
+	}
+
+	// A key disabled, then enabled through the same Store: at once.
 	k, c := h.create("alice", credstore.CreateOptions{})
-	if err := h.s.Disable(t.Context(), k.AccessKeyID); err != nil {
+	if err := h.s.Disable(ctx, k.AccessKeyID); err != nil {
 		t.Fatal(err)
 	}
-	h.mustFail(h.s, c, sigv4.ErrInvalidAccessKeyID)
-	if err := h.newStore(nil).Enable(t.Context(), k.AccessKeyID); err != nil {
+	gets := h.b.gets.Load()
+	for range 3 {
+		if err := lookup(h.s, k.AccessKeyID); !errors.Is(err, sigv4.ErrInvalidAccessKeyID) {
+			t.Fatalf("disabled key: got %v, want ErrInvalidAccessKeyID", err)
+		}
+	}
+	if n := h.b.gets.Load() - gets; n != 1 {
+		t.Errorf("3 requests with a disabled key: %d backend reads, want 1", n)
+	}
+	if err := h.s.Enable(ctx, k.AccessKeyID); err != nil {
 		t.Fatal(err)
 	}
-	h.mustVerify(h.s, c)
+	verify(h.s, c)
+
+	// Enabled elsewhere: within the TTL, and not before.
+	if err := h.s.Disable(ctx, k.AccessKeyID); err != nil {
+		t.Fatal(err)
+	}
+	lookup(h.s, k.AccessKeyID)
+	if err := h.newStore(nil).Enable(ctx, k.AccessKeyID); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(TTL - time.Millisecond)
+	if err := lookup(h.s, k.AccessKeyID); !errors.Is(err, sigv4.ErrInvalidAccessKeyID) {
+		t.Errorf("enabled elsewhere, within the TTL: got %v, want the cached refusal", err)
+	}
+	h.clock.Advance(time.Millisecond)
+	verify(h.s, c)
 }
 
 func testCacheBounded(t *testing.T, h *harness) {

@@ -200,35 +200,12 @@ func testV4aRevocationDelay(t *testing.T, h *harness) {
 	h.mustFailV4a(uncached, c1, sigv4.ErrInvalidAccessKeyID)
 }
 
-// testV4aUnknownNeverCached: an unknown key reads the backend every time,
-// and a malformed one never.
-func testV4aUnknownNeverCached(t *testing.T, h *harness) {
-	creds := sigv4.Credentials{AccessKeyID: "AKIAQQQQQQQQQQQQQQQQ", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
-	for i := range 3 {
-		h.mustFailV4a(h.s, creds, sigv4.ErrInvalidAccessKeyID)
-		if n := h.b.gets.Load(); n != int64(i+1) {
-			t.Fatalf("after %d SigV4a requests with an unknown key, %d backend reads", i+1, n)
-		}
-	}
-	if _, _, err := h.s.PublicKey(t.Context(), "AKIDNOTOURS"); !errors.Is(err, sigv4.ErrInvalidAccessKeyID) {
-		t.Errorf("malformed access key ID: got %v, want ErrInvalidAccessKeyID", err)
-	}
-	if n := h.b.gets.Load(); n != 3 {
-		t.Errorf("a malformed access key ID read the backend (%d reads, want 3)", n)
-	}
-	if hits, misses := h.s.CacheStats(); hits != 0 || misses != 4 {
-		t.Errorf("CacheStats = %d hits, %d misses; want 0, 4", hits, misses)
-	}
-	// Nor a key refused for its status, then allowed elsewhere.
-	k, c := h.create("alice", credstore.CreateOptions{})
-	if err := h.s.Disable(t.Context(), k.AccessKeyID); err != nil {
-		t.Fatal(err)
-	}
-	h.mustFailV4a(h.s, c, sigv4.ErrInvalidAccessKeyID)
-	if err := h.newStore(nil).Enable(t.Context(), k.AccessKeyID); err != nil {
-		t.Fatal(err)
-	}
-	h.mustVerifyV4a(h.s, c)
+// testV4aRefusalsCached: refusals are cached for SigV4a as for SigV4.
+func testV4aRefusalsCached(t *testing.T, h *harness) {
+	checkRefusalsCached(t, h, func(s *credstore.Store, id string) error {
+		_, _, err := s.PublicKey(t.Context(), id)
+		return err
+	}, h.mustVerifyV4a)
 }
 
 // testV4aRestrictions: PublicKey is given no scope, so it cannot check a
