@@ -30,10 +30,14 @@
 // secret copied to another row does not open. [Open] keeps the sealing key
 // in a file, created on first use with mode 0600 next to the database
 // ("sigv4.db.key"), and refuses to use a key file that its group or other
-// users may read. The store records a fingerprint of its sealing key: a
-// missing or different key file is an error at Open, not garbage at the
-// first request. Whoever holds both the database and the key file holds
-// every secret; keep the key file off backups of the database.
+// users may read. It refuses as well a database or key file that another
+// user owns or may write, and a directory that others may write without
+// the sticky bit: another user could have planted the files before the
+// first start, and would read every secret sealed after. The store
+// records a fingerprint of its sealing key: a missing or different key
+// file is an error at Open, not garbage at the first request. Whoever
+// holds both the database and the key file holds every secret; keep the
+// key file off backups of the database.
 //
 // # Revocation delay
 //

@@ -24,7 +24,10 @@ const DefaultURL = "sqlite:./sigv4.db"
 //	""                              DefaultURL
 //
 // The key file defaults to PATH + ".key". A key file that its group or
-// other users may read is refused: Open says to "chmod 600" it.
+// other users may read is refused: Open says to "chmod 600" it. So is a
+// database file (or its -wal or -shm file), or a key file, that another
+// user owns or may write, and a directory of them that others may write
+// without the sticky bit. Open creates the files it needs with mode 0600.
 func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
 	if url == "" {
 		url = DefaultURL

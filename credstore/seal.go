@@ -14,7 +14,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 )
 
@@ -77,6 +76,9 @@ func (s *sealer) open(kind, accessKeyID string, sealed []byte) (string, error) {
 // loadSealingKey reads the key file at path, or creates it if it does not
 // exist, and binds the backend to it.
 func loadSealingKey(ctx context.Context, path string, b Backend) (*sealer, error) {
+	if err := checkDir(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
 	s, err := readKeyFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return createKeyFile(ctx, path, b)
@@ -106,9 +108,11 @@ func readKeyFile(path string) (*sealer, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("credstore: key file %s is not a regular file", path)
 	}
-	// Windows has no such mode bits to check.
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
-		return nil, fmt.Errorf("credstore: key file %s may be read by other users (mode %#o): run \"chmod 600 %s\"", path, perm, path)
+	if err := checkOwner("key file", path, fi); err != nil {
+		return nil, err
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 && unixOwners {
+		return nil, fmt.Errorf("credstore: key file %s may be read or written by other users (mode %#o): run \"chmod 600 %s\"", path, perm, path)
 	}
 	var buf [128]byte
 	n, _ := f.Read(buf[:])

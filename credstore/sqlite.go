@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -55,10 +54,8 @@ func openSQLite(ctx context.Context, path string) (Backend, error) {
 	// parser would take for syntax.
 	dsn := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs)) +
 		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
-	// Created 0600 before SQLite opens it, which gives its -wal and -shm
-	// files the same mode: no secret is in it, but names and principals are.
-	if f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
-		f.Close()
+	if err := checkSQLiteFiles(abs); err != nil {
+		return nil, err
 	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -70,6 +67,25 @@ func openSQLite(ctx context.Context, path string) (Backend, error) {
 		return nil, fmt.Errorf("credstore: opening %s: %w", path, err)
 	}
 	return b, nil
+}
+
+// checkSQLiteFiles creates the database at path and its -wal and -shm
+// files with mode 0600 before SQLite opens them, so that no other user
+// can create them first (see checkFile); those that exist must be the
+// user's own. No secret is in them, but names and principals are, and a
+// planted WAL would be read as part of the database.
+func checkSQLiteFiles(path string) error {
+	if err := checkDir(filepath.Dir(path)); err != nil {
+		return err
+	}
+	for _, f := range [...]struct{ what, suffix string }{
+		{"store file", ""}, {"store WAL file", "-wal"}, {"store shared-memory file", "-shm"},
+	} {
+		if err := openPrivate(f.what, path+f.suffix); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (b *sqliteBackend) migrate(ctx context.Context) error {
