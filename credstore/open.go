@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -29,19 +30,43 @@ const DefaultURL = "sqlite:./sigv4.db"
 // user owns or may write, and a directory of them that others may write
 // without the sticky bit. Open creates the files it needs with mode 0600.
 func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
+	spec, err := sqliteSpec(url)
+	if err != nil {
+		return nil, err
+	}
+	return openSQLiteStore(ctx, spec, opts)
+}
+
+// Dir returns the directory of the database file that a store URL, as
+// Open reads it, names: where a program may keep a file that belongs with
+// the store. It returns an error for a URL Open would refuse.
+func Dir(url string) (string, error) {
+	spec, err := sqliteSpec(url)
+	if err != nil {
+		return "", err
+	}
+	path, _, err := parseSQLiteSpec(spec)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Dir(path), nil
+}
+
+// sqliteSpec returns the PATH[?keyfile=KEYFILE] of a store URL.
+func sqliteSpec(url string) (string, error) {
 	if url == "" {
 		url = DefaultURL
 	}
 	scheme, rest, ok := strings.Cut(url, ":")
 	switch {
 	case ok && scheme == "sqlite":
-		return openSQLiteStore(ctx, strings.TrimPrefix(rest, "//"), opts)
+		return strings.TrimPrefix(rest, "//"), nil
 	case ok && (scheme == "postgres" || scheme == "postgresql"):
-		return nil, fmt.Errorf("credstore: %s: the PostgreSQL backend is not built yet; use sqlite:PATH", url)
+		return "", fmt.Errorf("credstore: %s: the PostgreSQL backend is not built yet; use sqlite:PATH", url)
 	case ok && strings.HasPrefix(rest, "//"):
-		return nil, fmt.Errorf("credstore: %s: unknown store %q; want sqlite:PATH", url, scheme)
+		return "", fmt.Errorf("credstore: %s: unknown store %q; want sqlite:PATH", url, scheme)
 	}
-	return openSQLiteStore(ctx, url, opts)
+	return url, nil
 }
 
 func openSQLiteStore(ctx context.Context, spec string, opts *Options) (*Store, error) {

@@ -221,3 +221,19 @@ func newStore(t *testing.T, path string) *credstore.Store {
 	}
 	return s
 }
+
+func TestDir(t *testing.T) {
+	for url, want := range map[string]string{
+		"":                                      ".",
+		"sqlite:/var/lib/sigv4/keys.db":         "/var/lib/sigv4",
+		"sqlite:///srv/k.db?keyfile=/etc/k.key": "/srv",
+		"data/keys.db":                          "data",
+	} {
+		if got, err := credstore.Dir(url); got != want || err != nil {
+			t.Errorf("Dir(%q) = %q, %v; want %q", url, got, err, want)
+		}
+	}
+	if _, err := credstore.Dir("redis://localhost"); err == nil {
+		t.Error("Dir of an unknown store succeeded")
+	}
+}

@@ -182,35 +182,6 @@ func (o *serveOptions) endpoint(addr net.Addr) string {
 	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
-// firstKey creates an access key in an empty store and prints it, with an
-// AWS CLI command that works right away.
-func firstKey(ctx context.Context, store *credstore.Store, o *serveOptions, endpoint string, w io.Writer) error {
-	keys, err := store.List(ctx)
-	if err != nil || len(keys) > 0 {
-		return err
-	}
-	_, creds, err := store.Create(ctx, "admin", credstore.CreateOptions{})
-	if err != nil {
-		return err
-	}
-	region := splitList(o.regions)[0]
-	if region == "*" {
-		region = "us-east-1"
-	}
-	try := "aws sts get-caller-identity --endpoint-url " + endpoint
-	if o.upstream != "" {
-		try = "aws s3 ls --endpoint-url " + endpoint
-	}
-	fmt.Fprintf(w, `sigv4 serve: the store %s was empty: created the access key %s.
-Its secret is shown only now. Paste this to try the gateway:
-
-  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s AWS_DEFAULT_REGION=%s
-  %s
-
-`, o.store, creds.AccessKeyID, creds.AccessKeyID, creds.SecretAccessKey, region, region, try)
-	return nil
-}
-
 func splitList(s string) []string {
 	var out []string
 	for _, v := range strings.Split(s, ",") {

@@ -17,12 +17,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sigv4/sigv4"
 )
 
 // TestServeFirstRun runs the newcomer's flow: "sigv4 serve" in an empty
-// directory creates a store and a key and prints an AWS CLI command; that
-// command, run as printed with the printed credentials, gets the key's
-// identity from the gateway. A wrong secret is refused.
+// directory, its output not a terminal (a service's, which is logged),
+// creates a store and a key, writes the key's credentials to a 0600 file
+// and prints, without the secret, an AWS CLI command that uses the file;
+// that command, run as printed, gets the key's identity from the gateway.
+// A wrong secret is refused.
 func TestServeFirstRun(t *testing.T) {
 	if _, err := exec.LookPath("aws"); err != nil {
 		missingTool(t, "the AWS CLI (aws)")
@@ -46,16 +50,21 @@ func TestServeFirstRun(t *testing.T) {
 	}
 	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
 
-	exports, try := readFirstRun(t, bufio.NewScanner(stdout))
-	if !strings.HasPrefix(try, "aws sts get-caller-identity --endpoint-url http://127.0.0.1:") {
-		t.Fatalf("printed command %q", try)
+	run := readFirstRun(t, bufio.NewScanner(stdout))
+	if !strings.HasPrefix(run.try, "aws sts get-caller-identity --endpoint-url http://127.0.0.1:") {
+		t.Fatalf("printed command %q", run.try)
 	}
-	env := append(cleanAWSEnv(), exports...)
-	out, err := runShell(ctx, dir, env, try)
+	if want := filepath.Join(dir, adminCredentialsFile); run.file != want {
+		t.Errorf("credentials file %s, want %s", run.file, want)
+	}
+	env := append(cleanAWSEnv(), run.env...)
+	out, err := runShell(ctx, dir, env, run.try)
 	if err != nil || !strings.Contains(out, `"Arn": "arn:aws:iam::000000000000:user/admin"`) {
-		t.Fatalf("%s: %v\n%s", try, err, out)
+		t.Fatalf("%s: %v\n%s", run.try, err, out)
 	}
-	out, err = runShell(ctx, dir, append(env, "AWS_SECRET_ACCESS_KEY=not/the/secret"), try)
+	wrong := filepath.Join(t.TempDir(), "wrong.credentials")
+	os.WriteFile(wrong, []byte("["+adminProfile+"]\naws_access_key_id = "+run.creds.AccessKeyID+"\naws_secret_access_key = not/the/secret\n"), 0o600)
+	out, err = runShell(ctx, dir, append(env, "AWS_SHARED_CREDENTIALS_FILE="+wrong), run.try)
 	if err == nil || !strings.Contains(out, "SignatureDoesNotMatch") {
 		t.Fatalf("with a wrong secret: %v\n%s", err, out)
 	}
@@ -64,21 +73,79 @@ func TestServeFirstRun(t *testing.T) {
 	}
 }
 
-// readFirstRun reads the export line and the command serve prints.
-func readFirstRun(t *testing.T, sc *bufio.Scanner) (exports []string, try string) {
+// firstRun is what the first start of serve printed: the environment and
+// the command to try it, and the credentials file the environment names.
+type firstRun struct {
+	env   []string
+	try   string
+	file  string
+	creds sigv4.Credentials
+}
+
+// readFirstRun reads the command serve prints, and the credentials from
+// the file it names, which must be 0600; the secret must not be printed.
+func readFirstRun(t *testing.T, sc *bufio.Scanner) firstRun {
 	t.Helper()
 	var lines []string
-	for sc.Scan() {
+	var run firstRun
+	for run.try == "" && sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		lines = append(lines, line)
-		if v, ok := strings.CutPrefix(line, "export "); ok {
-			exports = strings.Fields(v)
-		} else if strings.HasPrefix(line, "aws ") {
-			return exports, line
+		fields := strings.Fields(line)
+		for i, f := range fields {
+			if !strings.Contains(f, "=") {
+				run.env, run.try = fields[:i], strings.Join(fields[i:], " ")
+				break
+			}
+		}
+		if !strings.HasPrefix(run.try, "aws ") || len(run.env) == 0 {
+			run.env, run.try = nil, ""
 		}
 	}
-	t.Fatalf("serve printed no command:\n%s", strings.Join(lines, "\n"))
-	return nil, ""
+	if run.try == "" {
+		t.Fatalf("serve printed no command:\n%s", strings.Join(lines, "\n"))
+	}
+	run.file = exportValue(run.env, "AWS_SHARED_CREDENTIALS_FILE")
+	run.creds = readCredentialsFile(t, run.file)
+	if printed := strings.Join(lines, "\n"); strings.Contains(printed, run.creds.SecretAccessKey) ||
+		!strings.Contains(printed, run.creds.AccessKeyID) {
+		t.Fatalf("serve printed the secret, or not the access key ID:\n%s", printed)
+	}
+	return run
+}
+
+// readCredentialsFile reads the adminProfile of a shared credentials file
+// that must have mode 0600.
+func readCredentialsFile(t *testing.T, path string) sigv4.Credentials {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s: mode %#o, want 0600", path, fi.Mode().Perm())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c sigv4.Credentials
+	profile := ""
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		switch k, v = strings.TrimSpace(k), strings.TrimSpace(v); {
+		case strings.HasPrefix(k, "["):
+			profile = strings.Trim(k, "[]")
+		case profile == adminProfile && k == "aws_access_key_id":
+			c.AccessKeyID = v
+		case profile == adminProfile && k == "aws_secret_access_key":
+			c.SecretAccessKey = v
+		}
+	}
+	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
+		t.Fatalf("%s holds no [%s] credentials:\n%s", path, adminProfile, data)
+	}
+	return c
 }
 
 func runShell(ctx context.Context, dir string, env []string, line string) (string, error) {
@@ -121,15 +188,15 @@ func TestServeTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
-	exports, try := readFirstRun(t, bufio.NewScanner(stdout))
-	endpoint := strings.TrimPrefix(try, "aws sts get-caller-identity --endpoint-url ")
+	run := readFirstRun(t, bufio.NewScanner(stdout))
+	endpoint := strings.TrimPrefix(run.try, "aws sts get-caller-identity --endpoint-url ")
 	if !strings.HasPrefix(endpoint, "https://127.0.0.1:") {
 		t.Fatalf("endpoint %q, want https", endpoint)
 	}
 	c := exec.CommandContext(ctx, bin, "curl", "-k", "--service", "s3", "--region", "us-east-1", endpoint+"/bucket/key")
-	c.Env = append(cleanAWSEnv(), exports...)
+	c.Env = append(cleanAWSEnv(), run.env...)
 	out, err := c.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), exportValue(exports, "AWS_ACCESS_KEY_ID")) {
+	if err != nil || !strings.Contains(string(out), run.creds.AccessKeyID) {
 		t.Fatalf("sigv4 curl over TLS: %v\n%s", err, out)
 	}
 }
