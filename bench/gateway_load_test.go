@@ -275,30 +275,40 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// readKey reads the key serve prints on first start; the listener is up
-// by then.
+// readKey reads the first key of a new store from the credentials file
+// whose name serve prints (its output is not a terminal: the secret is
+// not printed); the listener is up by then.
 func readKey(t *testing.T, stdout io.Reader) sigv4.Credentials {
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
-		v, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "export ")
-		if !ok {
-			continue
-		}
-		var c sigv4.Credentials
-		for _, kv := range strings.Fields(v) {
-			k, val, _ := strings.Cut(kv, "=")
-			switch k {
-			case "AWS_ACCESS_KEY_ID":
-				c.AccessKeyID = val
-			case "AWS_SECRET_ACCESS_KEY":
-				c.SecretAccessKey = val
+		for _, kv := range strings.Fields(sc.Text()) {
+			if path, ok := strings.CutPrefix(kv, "AWS_SHARED_CREDENTIALS_FILE="); ok {
+				go io.Copy(io.Discard, stdout)
+				return readCredentialsFile(t, path)
 			}
 		}
-		go io.Copy(io.Discard, stdout)
-		return c
 	}
-	t.Fatal("serve printed no key")
+	t.Fatal("serve printed no credentials file")
 	return sigv4.Credentials{}
+}
+
+// readCredentialsFile reads the one profile of a shared credentials file.
+func readCredentialsFile(t *testing.T, path string) sigv4.Credentials {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c sigv4.Credentials
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		switch strings.TrimSpace(k) {
+		case "aws_access_key_id":
+			c.AccessKeyID = strings.TrimSpace(v)
+		case "aws_secret_access_key":
+			c.SecretAccessKey = strings.TrimSpace(v)
+		}
+	}
+	return c
 }
 
 // vmHWM is the peak resident memory of a process, in KiB.
