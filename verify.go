@@ -69,6 +69,9 @@ type Verifier struct {
 
 // Result is a verified request.
 type Result struct {
+	// Algorithm is the signature's: AWS4-HMAC-SHA256 (SigV4) or
+	// AWS4-ECDSA-P256-SHA256 (SigV4a, whose Scope has no Region).
+	Algorithm string
 	Identity  Identity
 	Scope     Scope
 	Time      time.Time // X-Amz-Date
@@ -144,7 +147,7 @@ func (v *Verifier) Verify(req *http.Request) (*Result, error) {
 		body, length = stream.body(r, key, v.MaxChunkSize), stream.length
 	}
 	return &Result{
-		Identity: id, Scope: r.scope, Time: r.time, Presigned: r.presigned,
+		Algorithm: r.auth.Algorithm, Identity: id, Scope: r.scope, Time: r.time, Presigned: r.presigned,
 		SignedHeaders: r.auth.SignedHeaders, PayloadHash: payloadHash, Body: body,
 		ContentLength: length,
 	}, nil

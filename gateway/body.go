@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -23,13 +24,19 @@ var errEntityTooLarge = &sigv4.Error{Code: "EntityTooLarge", Status: http.Status
 //   - a declared (or computed) SHA-256: the whole body, once it matched;
 //   - a streaming payload: the decoded body, its last byte held back
 //     until the decoder reached a clean end;
-//   - UNSIGNED-PAYLOAD: the body as it arrives, bounded by MaxBody.
+//   - UNSIGNED-PAYLOAD: the body as it arrives, bounded by MaxBody, its
+//     last byte held back until the key is checked again.
+//
+// Whatever the mode, the access key is checked again before the last byte
+// is released: a key revoked during a long upload does not complete it.
 func (g *Gateway) verifiedBody(x *exchange) (io.Reader, int64, *sigv4.Error) {
 	res := x.res
+	recheck := func() *sigv4.Error { return g.keyWorks(x.req.Context(), res) }
 	switch {
 	case res.Body == nil || res.Body == http.NoBody:
-		return nil, 0, nil
+		return nil, 0, recheck()
 	case streaming(res.PayloadHash):
+		x.passThrough()
 		if res.ContentLength > g.maxBody {
 			return nil, 0, errEntityTooLarge
 		}
@@ -38,40 +45,62 @@ func (g *Gateway) verifiedBody(x *exchange) (io.Reader, int64, *sigv4.Error) {
 			if _, err := io.Copy(io.Discard, res.Body); err != nil {
 				return nil, 0, bodyError(err)
 			}
-			return nil, 0, nil
+			return nil, 0, recheck()
 		}
-		return &holdback{r: res.Body, left: res.ContentLength}, res.ContentLength, nil
+		return &holdback{r: res.Body, left: res.ContentLength, check: recheck}, res.ContentLength, nil
 	case res.PayloadHash == sigv4.UnsignedPayload:
+		x.passThrough()
 		if x.req.ContentLength > g.maxBody {
 			return nil, 0, errEntityTooLarge
 		}
 		if x.req.ContentLength == 0 {
-			return nil, 0, nil
+			return nil, 0, recheck()
 		}
-		return &maxReader{r: res.Body, left: g.maxBody}, x.req.ContentLength, nil
+		return &lastByte{r: bufio.NewReaderSize(&maxReader{r: res.Body, left: g.maxBody}, 512), check: recheck}, x.req.ContentLength, nil
 	}
 	if x.req.ContentLength > g.maxBody {
 		return nil, 0, errEntityTooLarge
 	}
-	body, n, clean, err := g.hold(res.Body, x.req.ContentLength)
-	x.clean = clean
-	if err != nil {
-		return nil, 0, err
+	if x.raw.eof {
+		return g.holdBuffered(x, res.Body, x.raw.n)
 	}
-	if n == 0 {
-		return nil, 0, nil
+	body, n, clean, err := g.hold(x, res.Body)
+	x.clean = clean
+	if err == nil {
+		err = recheck()
+	}
+	if err != nil || n == 0 {
+		return nil, 0, err
 	}
 	return body, n, nil
 }
 
+// holdBuffered forwards a body the verifier read to hash it: it is in
+// memory, charged to the budget, and what the signature covers.
+func (g *Gateway) holdBuffered(x *exchange, body io.Reader, n int64) (io.Reader, int64, *sigv4.Error) {
+	if n > g.maxBody {
+		return nil, 0, errEntityTooLarge
+	}
+	if e := g.keyWorks(x.req.Context(), x.res); e != nil || n == 0 {
+		return nil, 0, e
+	}
+	return body, n, nil
+}
+
+// passThrough stops charging the client's body to the memory budget: it
+// streams to the upstream as it arrives, through buffers of fixed size.
+func (x *exchange) passThrough() {
+	x.raw.charge = nil
+	x.memory.release()
+}
+
 // hold reads a body whose end checks its hash, in memory up to maxMemory
 // and then in a temporary file, and returns it once it verified. clean, if
-// not nil, removes the file.
-func (g *Gateway) hold(body io.Reader, length int64) (r io.Reader, n int64, clean func(), e *sigv4.Error) {
+// not nil, removes the file. The memory grows as bytes arrive, charged to
+// the gateway's memory budget; a temporary file is charged to its disk
+// budget instead.
+func (g *Gateway) hold(x *exchange, body io.Reader) (r io.Reader, n int64, clean func(), e *sigv4.Error) {
 	var buf bytes.Buffer
-	if length > 0 && length <= g.maxMemory {
-		buf.Grow(int(length))
-	}
 	n, err := buf.ReadFrom(io.LimitReader(body, g.maxMemory+1))
 	if err != nil {
 		return nil, 0, nil, bodyError(err)
@@ -79,6 +108,11 @@ func (g *Gateway) hold(body io.Reader, length int64) (r io.Reader, n int64, clea
 	if n <= g.maxMemory {
 		return bytes.NewReader(buf.Bytes()), n, nil, nil
 	}
+	if !x.disk.take(n) {
+		x.raw.over = true
+		return nil, 0, nil, errSlowDown
+	}
+	x.raw.charge = &x.disk
 	f, err := os.CreateTemp(g.tempDir, "sigv4-gateway-*")
 	if err != nil {
 		return nil, 0, nil, asError(err)
@@ -91,6 +125,7 @@ func (g *Gateway) hold(body io.Reader, length int64) (r io.Reader, n int64, clea
 		return nil, 0, clean, asError(err)
 	}
 	buf = bytes.Buffer{}
+	x.memory.release()
 	m, err := io.Copy(fileWriter{f}, io.LimitReader(body, g.maxBody-n+1))
 	n += m
 	switch {
@@ -124,8 +159,9 @@ func (w fileWriter) Write(p []byte) (int, error) {
 // at the end, and an HTTP client that wrote Content-Length bytes may
 // consider the request complete.
 type holdback struct {
-	r    io.Reader
-	left int64 // bytes not yet released
+	r     io.Reader
+	left  int64               // bytes not yet released
+	check func() *sigv4.Error // if set, passes before the last byte goes
 }
 
 func (h *holdback) Read(p []byte) (int, error) {
@@ -149,8 +185,42 @@ func (h *holdback) Read(p []byte) (int, error) {
 	case err != io.EOF:
 		return 0, err
 	}
+	if h.check != nil {
+		if e := h.check(); e != nil {
+			return 0, e
+		}
+	}
 	p[0], h.left = last[0], 0
 	return 1, io.EOF
+}
+
+// lastByte releases a body but its last byte, which it releases only once
+// check passed. It reads ahead to know which byte is the last.
+type lastByte struct {
+	r     *bufio.Reader
+	check func() *sigv4.Error
+	done  bool
+}
+
+func (l *lastByte) Read(p []byte) (int, error) {
+	if l.done {
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, err := l.r.Read(p)
+	if err == nil {
+		_, err = l.r.Peek(1)
+	}
+	if err != io.EOF {
+		return n, err
+	}
+	l.done = true
+	if e := l.check(); e != nil {
+		return 0, e
+	}
+	return n, io.EOF
 }
 
 // errLonger reports a decoder that returned more than its declared length,
@@ -247,50 +317,89 @@ func bodyError(err error) *sigv4.Error {
 		Message: "The request body ended before its declared length.", Err: err}
 }
 
-// countingBody counts the bytes of the client's body.
+// countingBody counts the bytes of the client's body, and charges them to
+// a budget while the gateway holds what it reads.
 type countingBody struct {
-	r    io.ReadCloser
-	n    int64
-	idle *idleDeadline // nil: no idle timeout
+	r      io.ReadCloser
+	n      int64
+	eof    bool
+	idle   *idleDeadline
+	charge *share // nil: what is read is not held
+	over   bool   // the budget was exhausted
 }
 
 func (c *countingBody) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
-	if n > 0 && c.idle != nil {
+	c.eof = c.eof || err == io.EOF
+	if n > 0 {
 		c.idle.read()
+		if c.charge != nil && !c.charge.take(int64(n)) {
+			c.over = true
+			return 0, errSlowDown
+		}
 	}
 	return n, err
 }
 
+func (c *countingBody) Close() error { return c.r.Close() }
+
 // idleDeadline moves a connection's deadlines on while bytes flow: a
 // client that stops sending its body, or stops reading the answer, for
 // longer than the idle timeout loses the connection, however long the
-// transfer as a whole. The deadlines move at most once a second.
+// transfer as a whole. The deadlines move at most once a second. A limit
+// caps the read deadline, however fast the bytes flow: the time to a
+// verdict, or to drain a rejected body.
 type idleDeadline struct {
 	rc                  *http.ResponseController
-	timeout             time.Duration
+	timeout             time.Duration // 0: none
+	cap                 time.Time     // zero: none
 	lastRead, lastWrite time.Time
 }
 
 func newIdleDeadline(w http.ResponseWriter, timeout time.Duration) *idleDeadline {
-	if timeout <= 0 {
-		return nil
+	d := &idleDeadline{rc: http.NewResponseController(w), timeout: max(timeout, 0)}
+	if d.timeout > 0 {
+		d.read()
 	}
-	d := &idleDeadline{rc: http.NewResponseController(w), timeout: timeout}
-	d.read()
 	return d
 }
 
 func (d *idleDeadline) read() {
-	if now := time.Now(); now.Sub(d.lastRead) >= time.Second {
+	if now := time.Now(); d.timeout > 0 && now.Sub(d.lastRead) >= time.Second {
 		d.lastRead = now
-		d.rc.SetReadDeadline(now.Add(d.timeout)) // unsupported writers: no deadline
+		d.setRead(now)
+	}
+}
+
+// setRead sets the read deadline (unsupported writers: none).
+func (d *idleDeadline) setRead(now time.Time) {
+	var t time.Time
+	if d.timeout > 0 {
+		t = now.Add(d.timeout)
+	}
+	if !d.cap.IsZero() && (t.IsZero() || t.After(d.cap)) {
+		t = d.cap
+	}
+	d.rc.SetReadDeadline(t)
+}
+
+// limit caps the read deadline at t.
+func (d *idleDeadline) limit(t time.Time) {
+	d.cap = t
+	d.setRead(time.Now())
+}
+
+// unlimit lifts the cap of limit, if any.
+func (d *idleDeadline) unlimit() {
+	if !d.cap.IsZero() {
+		d.cap = time.Time{}
+		d.setRead(time.Now())
 	}
 }
 
 func (d *idleDeadline) write() {
-	if now := time.Now(); now.Sub(d.lastWrite) >= time.Second {
+	if now := time.Now(); d.timeout > 0 && now.Sub(d.lastWrite) >= time.Second {
 		d.lastWrite = now
 		d.rc.SetWriteDeadline(now.Add(d.timeout))
 	}
@@ -298,6 +407,8 @@ func (d *idleDeadline) write() {
 
 // done clears the write deadline for the next request on the connection
 // (the server resets the read deadline itself).
-func (d *idleDeadline) done() { d.rc.SetWriteDeadline(time.Time{}) }
-
-func (c *countingBody) Close() error { return c.r.Close() }
+func (d *idleDeadline) done() {
+	if d.timeout > 0 {
+		d.rc.SetWriteDeadline(time.Time{})
+	}
+}

@@ -82,8 +82,25 @@ import (
 const (
 	DefaultMaxMemoryBody = 8 << 20
 	// DefaultMaxBody is the largest object Amazon S3 accepts in one PUT.
-	DefaultMaxBody = 5 << 30
+	DefaultMaxBody         = 5 << 30
+	DefaultMaxBuffered     = 512 << 20
+	DefaultMaxTempBytes    = 16 << 30
+	DefaultVerdictTimeout  = 30 * time.Second
+	DefaultMaxPendingPerIP = 64
+	DefaultMaxTunnel       = time.Hour
 )
+
+// Route is where the requests of one service go.
+type Route struct {
+	// Upstream is the service's upstream, as Config.Upstream; nil means
+	// the built-in whoami service.
+	Upstream *url.URL
+	// Upgrade forwards protocol upgrades (WebSocket) to the upstream. The
+	// bytes after its 101 answer are no signature's, so the gateway ends
+	// the connection after Config.MaxTunnel, and as soon as the access
+	// key stops working. Without it, Upgrade is removed from requests.
+	Upgrade bool
+}
 
 // Error formats (see Config.ErrorFormat).
 const (
@@ -110,6 +127,20 @@ type Config struct {
 	// Transport carries requests to the upstream (default
 	// http.DefaultTransport); unused without an Upstream.
 	Transport http.RoundTripper
+	// Routes sends the requests of each service (the service of the
+	// verified scope: "s3", "execute-api") to an upstream of its own; the
+	// route "*" takes every service without one. A request for a service
+	// with no route is refused (AccessDenied), so that a key signing for
+	// STS cannot reach an S3 upstream. Nil means that every service goes
+	// to Upstream; Upstream is also the "*" route if Routes has none.
+	Routes map[string]Route
+	// ForwardOverrides names the override headers (X-HTTP-Method-Override,
+	// X-Original-URL, X-Real-IP...: see SECURITY.md) forwarded when the
+	// client signed them. All others are removed, in any spelling.
+	ForwardOverrides []string
+	// MaxTunnel bounds the life of an upgraded connection (WebSocket) on
+	// a Route that allows them (default DefaultMaxTunnel).
+	MaxTunnel time.Duration
 
 	// ErrorFormat is FormatXML (the default) or FormatJSON. XML is what
 	// AWS writes for the service a request is signed for: Amazon S3's
@@ -135,6 +166,23 @@ type Config struct {
 	// TempDir holds the temporary files of large bodies (default
 	// os.TempDir()). They are unlinked as soon as they are created.
 	TempDir string
+	// MaxBuffered bounds the bytes of request bodies held in memory by
+	// all requests together: bodies read to check a hash or a signature,
+	// and not yet sent upstream (default DefaultMaxBuffered). A request
+	// that would go over it is answered with 503 SlowDown.
+	MaxBuffered int64
+	// MaxTempBytes bounds the temporary files of all requests together
+	// (default DefaultMaxTempBytes); past it, 503 SlowDown.
+	MaxTempBytes int64
+	// VerdictTimeout bounds the time from a request's headers to the
+	// verdict on its signature, body included where the signature needs
+	// it (default DefaultVerdictTimeout): however slowly a client sends,
+	// it cannot hold a connection longer without a valid signature.
+	VerdictTimeout time.Duration
+	// MaxPendingPerIP bounds the requests of one client address still
+	// waiting for a verdict (default DefaultMaxPendingPerIP); more are
+	// answered with 503 SlowDown at once.
+	MaxPendingPerIP int
 
 	// Logger receives one line per request (default slog.Default()). No
 	// secret, signature, session token, query string or Authorization
@@ -154,17 +202,33 @@ type Config struct {
 type Gateway struct {
 	verifier    *sigv4.Verifier
 	proxy       *httputil.ReverseProxy
-	upstream    *url.URL
+	routes      map[string]route
 	preserve    bool
 	json        bool
 	maxMemory   int64
 	maxBody     int64
 	tempDir     string
 	idleTimeout time.Duration
+	verdictTime time.Duration
+	maxTunnel   time.Duration
+	overrides   map[string]bool
+	memory      budget
+	disk        budget
+	pending     *pending
 	log         *slog.Logger
 	metrics     *metrics
 	draining    atomic.Bool
 }
+
+// route is a Route made ready: target is never nil (whoamiURL stands for
+// the whoami service).
+type route struct {
+	target  *url.URL
+	upgrade bool
+}
+
+// whoamiURL is the target of the whoami route, served in process.
+var whoamiURL = &url.URL{Scheme: "http", Host: "whoami.invalid"}
 
 var _ http.Handler = (*Gateway)(nil)
 
@@ -175,12 +239,17 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g := &Gateway{
 		verifier:    cfg.Verifier,
-		upstream:    cfg.Upstream,
 		preserve:    cfg.PreserveHost,
 		maxMemory:   cmp.Or(cfg.MaxMemoryBody, DefaultMaxMemoryBody),
 		maxBody:     cmp.Or(cfg.MaxBody, DefaultMaxBody),
 		tempDir:     cmp.Or(cfg.TempDir, os.TempDir()),
 		idleTimeout: cfg.IdleTimeout,
+		verdictTime: cmp.Or(cfg.VerdictTimeout, DefaultVerdictTimeout),
+		maxTunnel:   cmp.Or(cfg.MaxTunnel, DefaultMaxTunnel),
+		memory:      budget{limit: cmp.Or(cfg.MaxBuffered, DefaultMaxBuffered)},
+		disk:        budget{limit: cmp.Or(cfg.MaxTempBytes, DefaultMaxTempBytes)},
+		pending:     newPending(cmp.Or(cfg.MaxPendingPerIP, DefaultMaxPendingPerIP)),
+		overrides:   make(map[string]bool),
 		log:         cmp.Or(cfg.Logger, slog.Default()),
 	}
 	switch cfg.ErrorFormat {
@@ -190,16 +259,21 @@ func New(cfg Config) (*Gateway, error) {
 	default:
 		return nil, fmt.Errorf("gateway: unknown ErrorFormat %q: use %q or %q", cfg.ErrorFormat, FormatXML, FormatJSON)
 	}
-	if g.maxMemory < 0 || g.maxBody < 0 {
-		return nil, errors.New("gateway: MaxMemoryBody and MaxBody must not be negative")
+	if g.maxMemory < 0 || g.maxBody < 0 || g.memory.limit < 0 || g.disk.limit < 0 {
+		return nil, errors.New("gateway: MaxMemoryBody, MaxBody, MaxBuffered and MaxTempBytes must not be negative")
 	}
 	g.maxMemory = min(g.maxMemory, g.maxBody)
+	for _, name := range cfg.ForwardOverrides {
+		g.overrides[normalName(name)] = true
+	}
+	routes, err := newRoutes(cfg.Routes, cfg.Upstream)
+	if err != nil {
+		return nil, err
+	}
+	g.routes = routes
 	transport := cfg.Transport
-	if g.upstream == nil {
-		g.upstream = &url.URL{Scheme: "http", Host: "whoami.invalid"}
-		transport = whoami{}
-	} else if (g.upstream.Scheme != "http" && g.upstream.Scheme != "https") || g.upstream.Host == "" {
-		return nil, fmt.Errorf("gateway: Upstream %q must be an absolute http or https URL", g.upstream.Redacted())
+	if transport == nil {
+		transport = http.DefaultTransport
 	}
 	m, err := newMetrics(cfg.Registry, cfg.KeyCacheStats)
 	if err != nil {
@@ -208,7 +282,7 @@ func New(cfg Config) (*Gateway, error) {
 	g.metrics = m
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:        g.rewrite,
-		Transport:      transport,
+		Transport:      routeTransport{upstream: transport},
 		ModifyResponse: g.modifyResponse,
 		ErrorHandler:   g.proxyError,
 		ErrorLog:       slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
@@ -224,13 +298,21 @@ func (g *Gateway) Drain() { g.draining.Store(true) }
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := g.begin(w, r)
 	defer g.end(x)
-
+	if e := g.admit(x); e != nil {
+		g.reject(x, e)
+		return
+	}
 	res, err := g.verifier.Verify(x.req)
+	g.verdict(x)
 	if err != nil {
 		g.reject(x, asError(err))
 		return
 	}
 	x.res = res
+	if e := g.authorize(x); e != nil {
+		g.reject(x, e)
+		return
+	}
 	body, n, verr := g.verifiedBody(x)
 	if verr != nil {
 		g.reject(x, verr)
@@ -243,22 +325,85 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.body = &guardedBody{r: body}
 		in.Body = x.body
 	}
+	if x.route.upgrade && in.Header.Get("Upgrade") != "" {
+		ctx, cancel := g.tunnel(in.Context(), res)
+		defer cancel()
+		in = in.WithContext(ctx)
+	}
 	g.proxy.ServeHTTP(x.w, in)
+}
+
+// admit decides what can be decided of a request before its signature: a
+// client with too many requests awaiting a verdict is answered at once,
+// and a path, query or Connection header that the upstream could read
+// otherwise than the verifier is refused.
+func (g *Gateway) admit(x *exchange) *sigv4.Error {
+	ip, ok := g.pending.enter(x.req.RemoteAddr)
+	if !ok {
+		x.close = true
+		return errSlowDown
+	}
+	x.pendingIP, x.pending = ip, true
+	if e := checkPath(wirePath(x.req)); e != nil {
+		return e
+	}
+	if e := checkQuery(x.req.URL.RawQuery); e != nil {
+		return e
+	}
+	return checkConnection(x.req.Header, "")
+}
+
+// verdict ends the time a request may take before its signature is
+// checked: the client no longer counts as pending, and its reads have the
+// idle timeout only.
+func (g *Gateway) verdict(x *exchange) {
+	if x.pending {
+		x.pending = false
+		g.pending.leave(x.pendingIP)
+	}
+	x.idle.unlimit()
+}
+
+// authorize checks what the signature vouches for against where the
+// request would go: the service's route, and a Connection header naming
+// no signed header.
+func (g *Gateway) authorize(x *exchange) *sigv4.Error {
+	rt, e := g.routeFor(x.res.Scope.Service)
+	if e != nil {
+		return e
+	}
+	x.route = rt
+	return checkConnection(x.req.Header, x.res.SignedHeaders)
+}
+
+// wirePath is the path of the request line, as the client sent it.
+func wirePath(r *http.Request) string {
+	if p := r.RequestURI; strings.HasPrefix(p, "/") {
+		p, _, _ = strings.Cut(p, "?")
+		return p
+	}
+	return r.URL.EscapedPath()
 }
 
 // exchange is the gateway's state of one request.
 type exchange struct {
-	id    string
-	start time.Time
-	w     *responseWriter
-	req   *http.Request // a shallow copy of the client's, with raw as its body
-	raw   *countingBody // the client's body as it arrives
-	res   *sigv4.Result
-	body  *guardedBody  // what the upstream reads; nil for no body
-	code  string        // the outcome: "OK" or the AWS error code
-	err   error         // an internal cause, for the log
-	clean func()        // removes a held body
-	idle  *idleDeadline // nil: no idle timeout
+	id        string
+	start     time.Time
+	w         *responseWriter
+	req       *http.Request // a shallow copy of the client's, with raw as its body
+	raw       *countingBody // the client's body as it arrives
+	res       *sigv4.Result
+	route     route
+	body      *guardedBody // what the upstream reads; nil for no body
+	code      string       // the outcome: "OK" or the AWS error code
+	err       error        // an internal cause, for the log
+	clean     func()       // removes a held body
+	idle      *idleDeadline
+	memory    share // of the bodies held in memory
+	disk      share // of their temporary files
+	pendingIP string
+	pending   bool // waiting for a verdict: counted in Gateway.pending
+	close     bool // answer and close, without reading the body
 }
 
 type exchangeKey struct{}
@@ -270,12 +415,16 @@ func exchangeOf(ctx context.Context) *exchange {
 func (g *Gateway) begin(w http.ResponseWriter, r *http.Request) *exchange {
 	idle := newIdleDeadline(w, g.idleTimeout)
 	x := &exchange{id: newRequestID(), start: time.Now(), w: &responseWriter{ResponseWriter: w, idle: idle}, idle: idle}
+	x.memory.b, x.disk.b = &g.memory, &g.disk
 	x.req = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x))
 	if r.Body == nil || r.Body == http.NoBody {
 		x.raw = &countingBody{r: http.NoBody} // the verifier knows NoBody
 	} else {
-		x.raw = &countingBody{r: r.Body, idle: idle}
+		// Until the verdict, what the verifier reads is held in memory,
+		// and the client has VerdictTimeout to send it.
+		x.raw = &countingBody{r: r.Body, idle: idle, charge: &x.memory}
 		x.req.Body = x.raw
+		idle.limit(x.start.Add(g.verdictTime))
 	}
 	g.metrics.inFlight.Inc()
 	return x
@@ -293,16 +442,26 @@ func (g *Gateway) end(x *exchange) {
 	if x.clean != nil {
 		x.clean()
 	}
-	if x.idle != nil {
-		x.idle.done()
+	if x.pending {
+		g.pending.leave(x.pendingIP)
 	}
+	x.raw.charge = nil
+	x.memory.release()
+	x.disk.release()
+	x.idle.done()
 	g.metrics.inFlight.Dec()
 	g.record(x)
 }
 
-// reject answers with e, after reading what is left of a small body so that
-// a client still sending reads the answer rather than a reset.
+// reject answers with e. It reads what is left of a small body that
+// arrives fast, so that a client still sending reads the answer rather
+// than a reset; from any other client it closes the connection. A body
+// that went over the gateway's memory or disk budget is answered with
+// SlowDown, whatever error reading it caused.
 func (g *Gateway) reject(x *exchange, e *sigv4.Error) {
+	if x.raw.over {
+		e = errSlowDown
+	}
 	x.code = e.Code
 	if e.Err != nil {
 		x.err = e.Err
@@ -310,7 +469,8 @@ func (g *Gateway) reject(x *exchange, e *sigv4.Error) {
 	if x.body != nil {
 		x.body.stop()
 	}
-	if !drain(x.req, x.raw) {
+	x.raw.charge = nil // what is drained is not kept
+	if x.close || !drain(x) {
 		x.w.Header().Set("Connection", "close")
 	}
 	writeError(x.w, x.req, e, x.id, g.errorStyle(x))
@@ -337,30 +497,44 @@ func (g *Gateway) errorStyle(x *exchange) style {
 	return styleQuery
 }
 
-// maxDrain bounds what is read of a rejected request's body.
-const maxDrain = 8 << 20
+// What is read of a rejected request's body: at most maxDrain bytes, all
+// within drainTime.
+const (
+	maxDrain  = 1 << 20
+	drainTime = time.Second
+)
 
-// drain reads the rest of a rejected body, up to maxDrain, and reports
-// whether it all was read. A client that sent Expect: 100-continue is asked
-// for its body too: not every client waits for the 100, and one that does
-// would otherwise race the reply against a reset.
-func drain(r *http.Request, raw *countingBody) bool {
+// drain reads the rest of a rejected body and reports whether it all was
+// read, within maxDrain bytes and drainTime. A client that sent Expect:
+// 100-continue is asked for its body too: not every client waits for the
+// 100, and one that does would otherwise race the reply against a reset.
+func drain(x *exchange) bool {
+	r, raw := x.req, x.raw
 	if r.ContentLength >= 0 && r.ContentLength-raw.n > maxDrain {
 		return false
 	}
+	x.idle.limit(time.Now().Add(drainTime))
 	n, err := io.Copy(io.Discard, io.LimitReader(raw, maxDrain+1))
 	return err == nil && n <= maxDrain
 }
 
-// rewrite turns the verified request into the upstream's.
+// rewrite turns the verified request into the upstream's: the route's
+// target, the path as sent, the query as verified less the signature, the
+// headers less the authentication and the overrides, and Connection and
+// Upgrade only where the route allows upgrades.
 func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	x := exchangeOf(pr.In.Context())
-	pr.Out.URL.RawQuery = authz.WithoutAuthParams(pr.Out.URL.RawQuery)
-	pr.SetURL(g.upstream)
+	pr.SetURL(x.route.target)
+	pr.Out.URL.RawQuery = forwardedQuery(pr.In.URL.RawQuery)
 	if g.preserve {
 		pr.Out.Host = pr.In.Host
 	}
-	pr.SetXForwarded()
+	if !x.route.upgrade {
+		pr.Out.Header.Del("Connection")
+		pr.Out.Header.Del("Upgrade")
+	}
+	removeOverrides(pr.Out.Header, g.overrides)
+	setForwarded(pr, g.overrides["x-forwarded-for"])
 	rewriteHeaders(pr.Out.Header, x.res, x.id)
 }
 
