@@ -14,6 +14,11 @@ const (
 	HeaderAccessKey = "X-Sigv4-Access-Key"
 	HeaderPrincipal = "X-Sigv4-Principal"
 	HeaderRequestID = "X-Sigv4-Request-Id"
+	// HeaderService and HeaderRegion are the scope the request is signed
+	// for: a key limited to some services or regions signed for these.
+	// The region of a SigV4a request is the one it was sent to: empty.
+	HeaderService = "X-Sigv4-Service"
+	HeaderRegion  = "X-Sigv4-Region"
 )
 
 // identityPrefix is the lower-case prefix of the gateway's own headers.
@@ -52,6 +57,10 @@ func rewriteHeaders(h http.Header, res *sigv4.Result, requestID string) {
 		h.Set(HeaderPrincipal, p)
 	}
 	h.Set(HeaderRequestID, requestID)
+	h.Set(HeaderService, res.Scope.Service)
+	if res.Scope.Region != "" {
+		h.Set(HeaderRegion, res.Scope.Region)
+	}
 }
 
 // isIdentityHeader reports whether name is, or could be read by an

@@ -21,6 +21,9 @@ func newRoutes(routes map[string]Route, upstream *url.URL) (map[string]route, er
 			if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				return nil, fmt.Errorf("gateway: the upstream %q of %q must be an absolute http or https URL", u.Redacted(), service)
 			}
+			if u.RawQuery != "" || u.Fragment != "" {
+				return nil, fmt.Errorf("gateway: the upstream %q of %q must have no query or fragment", u.Redacted(), service)
+			}
 			target = u
 		}
 		out[service] = route{target: target, upgrade: r.Upgrade}
