@@ -338,6 +338,8 @@ func TestIdentitySpoof(t *testing.T) {
 	req.Header.Set("X-Sigv4-Principal", "arn:aws:iam::999999999999:root")
 	req.Header.Set("X-Sigv4-Access-Key", "AKIDADMIN")
 	req.Header.Set("X-SIGV4-Other", "x")
+	req.Header.Set("X-Sigv4-Service", "iam")
+	req.Header["X_sigv4_region"] = []string{"eu-west-1"}
 	req.Header["X_sigv4_principal"] = []string{"arn:aws:iam::999999999999:root"}
 	mustSign(t, signer("s3"), req)
 	resp := e.do(t, req)
@@ -351,8 +353,14 @@ func TestIdentitySpoof(t *testing.T) {
 	checkForwarded(t, got[0], resp, []byte{})
 	for name := range got[0].Header {
 		if strings.Contains(strings.ToLower(name), "sigv4") && name != gateway.HeaderAccessKey &&
-			name != gateway.HeaderPrincipal && name != gateway.HeaderRequestID {
+			name != gateway.HeaderPrincipal && name != gateway.HeaderRequestID &&
+			name != gateway.HeaderService && name != gateway.HeaderRegion {
 			t.Errorf("upstream got %s: %q", name, got[0].Header[name])
+		}
+	}
+	for name, want := range map[string]string{gateway.HeaderService: "s3", gateway.HeaderRegion: region} {
+		if v := got[0].Header[name]; len(v) != 1 || v[0] != want {
+			t.Errorf("upstream got %s: %q, want only %q", name, v, want)
 		}
 	}
 }
