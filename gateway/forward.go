@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"slices"
@@ -179,17 +178,23 @@ func removeOverrides(h http.Header, keep map[string]bool) {
 	}
 }
 
-// setForwarded sets X-Forwarded-For, -Host and -Proto. The client's own
-// X-Forwarded-For is kept in front of its address only if the gateway is
-// configured to forward it (behind a proxy of the operator's).
-func setForwarded(pr *httputil.ProxyRequest, keepFor bool) {
-	pr.SetXForwarded()
-	if keepFor {
-		return
+// setForwarded sets X-Forwarded-For, -Host and -Proto, as
+// ReverseProxy.SetXForwarded does: after the client's address, in
+// X-Forwarded-For, come only the addresses of a proxy in front whose
+// headers the gateway is configured to forward (keep); the proxy had
+// removed them, and Forwarded, from the request.
+func setForwarded(pr *httputil.ProxyRequest, keep map[string]bool) {
+	in, out := pr.In.Header, pr.Out.Header
+	kept := func(name string) bool { return keep[strings.ToLower(name)] && len(in[name]) > 0 }
+	for _, name := range []string{"Forwarded", "X-Forwarded-For"} {
+		if kept(name) {
+			out[name] = slices.Clone(in[name])
+		}
 	}
-	if ip, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
-		pr.Out.Header.Set("X-Forwarded-For", ip)
-	} else {
-		pr.Out.Header.Del("X-Forwarded-For")
+	pr.SetXForwarded()
+	for _, name := range []string{"X-Forwarded-Host", "X-Forwarded-Proto"} {
+		if kept(name) {
+			out[name] = slices.Clone(in[name])
+		}
 	}
 }

@@ -534,7 +534,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 		pr.Out.Header.Del("Upgrade")
 	}
 	removeOverrides(pr.Out.Header, g.overrides)
-	setForwarded(pr, g.overrides["x-forwarded-for"])
+	setForwarded(pr, g.overrides)
 	rewriteHeaders(pr.Out.Header, x.res, x.id)
 }
 

@@ -138,15 +138,15 @@ type env struct {
 	client *http.Client
 }
 
-// newEnv starts an env; cfg.Verifier, Upstream, Transport and Logger are
-// filled in unless set.
+// newEnv starts an env; cfg.Verifier, Upstream (without Routes),
+// Transport and Logger are filled in unless set.
 func newEnv(t *testing.T, cfg gateway.Config) *env {
 	t.Helper()
 	e := &env{up: newUpstream(t), logs: &syncBuffer{}}
 	if cfg.Verifier == nil {
 		cfg.Verifier = newVerifier()
 	}
-	if cfg.Upstream == nil {
+	if cfg.Upstream == nil && cfg.Routes == nil {
 		cfg.Upstream, _ = url.Parse(e.up.URL)
 	}
 	if cfg.Transport == nil {
