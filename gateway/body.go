@@ -326,12 +326,14 @@ type countingBody struct {
 	idle   *idleDeadline
 	charge *share // nil: what is read is not held
 	over   bool   // the budget was exhausted
+	failed bool   // a read failed: a timeout, a reset
 }
 
 func (c *countingBody) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	c.eof = c.eof || err == io.EOF
+	c.failed = c.failed || err != nil && err != io.EOF
 	if n > 0 {
 		c.idle.read()
 		if c.charge != nil && !c.charge.take(int64(n)) {

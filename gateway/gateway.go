@@ -275,7 +275,7 @@ func New(cfg Config) (*Gateway, error) {
 	if transport == nil {
 		transport = http.DefaultTransport
 	}
-	m, err := newMetrics(cfg.Registry, cfg.KeyCacheStats)
+	m, err := newMetrics(cfg.Registry, cfg.KeyCacheStats, &g.memory, &g.disk)
 	if err != nil {
 		return nil, err
 	}
@@ -510,7 +510,7 @@ const (
 // 100, and one that does would otherwise race the reply against a reset.
 func drain(x *exchange) bool {
 	r, raw := x.req, x.raw
-	if r.ContentLength >= 0 && r.ContentLength-raw.n > maxDrain {
+	if raw.failed || r.ContentLength >= 0 && r.ContentLength-raw.n > maxDrain {
 		return false
 	}
 	x.idle.limit(time.Now().Add(drainTime))

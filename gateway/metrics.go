@@ -21,7 +21,7 @@ type metrics struct {
 	inFlight prometheus.Gauge
 }
 
-func newMetrics(reg *prometheus.Registry, keyCacheStats func() (hits, misses uint64)) (*metrics, error) {
+func newMetrics(reg *prometheus.Registry, keyCacheStats func() (hits, misses uint64), memory, disk *budget) (*metrics, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -51,7 +51,16 @@ func newMetrics(reg *prometheus.Registry, keyCacheStats func() (hits, misses uin
 			Help: "Requests being served.",
 		}),
 	}
-	cs := []prometheus.Collector{m.requests, m.duration, m.bytesIn, m.bytesOut, m.inFlight}
+	cs := []prometheus.Collector{m.requests, m.duration, m.bytesIn, m.bytesOut, m.inFlight,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: ns, Subsystem: sub, Name: "buffered_bytes",
+			Help: "Bytes of request bodies held in memory (bounded by MaxBuffered).",
+		}, func() float64 { return float64(memory.used.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: ns, Subsystem: sub, Name: "temp_bytes",
+			Help: "Bytes of request bodies held in temporary files (bounded by MaxTempBytes).",
+		}, func() float64 { return float64(disk.used.Load()) }),
+	}
 	if keyCacheStats != nil {
 		cs = append(cs,
 			prometheus.NewCounterFunc(prometheus.CounterOpts{
