@@ -131,7 +131,7 @@ func (o *serveOptions) firstRegion() string {
 
 // tryCommand is an AWS CLI command that the gateway answers.
 func (o *serveOptions) tryCommand(endpoint string) string {
-	if o.upstream != "" {
+	if !o.whoamiAnswers("sts") {
 		return "aws s3 ls --endpoint-url " + endpoint
 	}
 	return "aws sts get-caller-identity --endpoint-url " + endpoint

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -27,24 +25,58 @@ var serveCommand = &command{
 	usage: `Usage: sigv4 serve [flags]
 
 Verifies every request with AWS Signature Version 4 against the access keys
-of a credential store, and forwards what verified to --upstream with the
-signer's identity in X-Sigv4-Access-Key and X-Sigv4-Principal. Without
---upstream it answers as a whoami service: STS GetCallerIdentity, and the
-verified identity as JSON to anything else.
+of a credential store, and forwards what verified to an upstream with the
+signer's identity in X-Sigv4-Access-Key and X-Sigv4-Principal, and the
+signature's scope in X-Sigv4-Service and X-Sigv4-Region.
 
-On first start with an empty store it creates the store, one access key, and
-prints them with a command to paste.
+Where a request goes depends on the service it is signed for (s3, sts,
+execute-api...; --service lists those accepted):
+
+  no --upstream           every service: the built-in whoami service, which
+                          answers STS GetCallerIdentity, and the verified
+                          identity as JSON to anything else
+  --upstream URL          every service: URL, except STS
+  --upstream SERVICE=URL  SERVICE: URL (repeat the flag for others); a
+                          service with no route is refused (AccessDenied)
+  --upstream SERVICE=whoami
+                          SERVICE: the whoami service
+
+STS goes to whoami unless --upstream sts=URL routes it: a key that signs for
+STS reaches no other upstream, and "aws sts get-caller-identity" answers. A
+URL is http:// or https://, a host and port, and an optional path prefix.
+--websocket lets clients of the services named upgrade their connections
+(WebSocket) to the upstream; a tunnel lasts at most --max-tunnel, and ends
+as soon as its key stops working.
+
+On first start with an empty store it creates the store and one access key,
+and prints a command to try it. The secret is printed only to a terminal;
+otherwise it goes to a credentials file (mode 0600) next to the store.
 
 Examples:
   # Try it: the printed AWS CLI command talks to it.
   sigv4 serve
 
   # In front of an S3-compatible server, over TLS:
-  sigv4 serve --listen :8443 --upstream http://127.0.0.1:9000 \
+  sigv4 serve --listen :8443 --upstream s3=http://127.0.0.1:9000 \
     --tls-cert cert.pem --tls-key key.pem --region eu-west-1
+
+  # S3 to one server, execute-api (and its WebSockets) to another:
+  sigv4 serve --service s3,sts,execute-api --upstream s3=http://127.0.0.1:9000 \
+    --upstream execute-api=http://127.0.0.1:3000/prod --websocket execute-api
 
   # Manage keys (see "sigv4 help keys"):
   sigv4 keys create --name alice
+
+Limits: until its signature is checked, a request lasts at most
+--verdict-timeout, and one client address has at most --max-pending-per-ip
+such requests. The bodies held while they are verified take at most
+--max-buffered of memory and --max-temp of --temp-dir, all requests
+together; past that, requests are answered 503 SlowDown, which SDKs retry.
+At most --max-conns connections are open at once; more wait to be accepted.
+Override headers (X-Forwarded-For, X-Real-IP, X-HTTP-Method-Override...) are
+removed unless --forward-header names them, behind a proxy of yours that
+sets them. SECURITY.md, in the source repository, says what the gateway
+guarantees an upstream, what it does not, and how to choose these limits.
 
 /healthz and /metrics (Prometheus) are served on --admin, not on the
 gateway's listener, where every path belongs to the upstream.
@@ -52,18 +84,7 @@ gateway's listener, where every path belongs to the upstream.
 Flags:
 `,
 	setup: func(fs *flag.FlagSet) runFunc {
-		o := &serveOptions{}
-		fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to serve on")
-		fs.StringVar(&o.admin, "admin", "127.0.0.1:9090", "address of /healthz and /metrics (empty: none)")
-		fs.StringVar(&o.upstream, "upstream", "", "URL to forward verified requests to (default: the built-in whoami)")
-		fs.StringVar(&o.store, "store", "sqlite:./sigv4.db", "credential store")
-		fs.StringVar(&o.regions, "region", "us-east-1", "regions accepted in signatures, comma-separated, or *")
-		fs.StringVar(&o.services, "service", "s3,sts", "services accepted in signatures, comma-separated, or *")
-		fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate `file` (PEM)")
-		fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key `file` (PEM)")
-		fs.StringVar(&o.errorFormat, "error-format", "xml", "error bodies: xml (S3 and query-API style) or json (AWS JSON protocol)")
-		fs.BoolVar(&o.preserveHost, "preserve-host", false, "send the client's Host upstream (virtual-hosted buckets)")
-		fs.DurationVar(&o.idleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "drop a client whose upload or download stalls this long")
+		o := serveFlags(fs)
 		return func(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -72,16 +93,56 @@ Flags:
 	},
 }
 
+// defaultMaxConns is --max-conns: well under the usual limit of 65,536
+// open files, with room for the upstream connections.
+const defaultMaxConns = 4096
+
+// serveFlags defines the flags of serve in fs, and returns where they go.
+func serveFlags(fs *flag.FlagSet) *serveOptions {
+	o := &serveOptions{maxBuffered: gateway.DefaultMaxBuffered, maxTemp: gateway.DefaultMaxTempBytes}
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to serve on")
+	fs.StringVar(&o.admin, "admin", "127.0.0.1:9090", "address of /healthz and /metrics (empty: none)")
+	fs.Var(&o.upstreams, "upstream", "send the requests signed for SERVICE (or all) to `[SERVICE=]URL`, or to whoami; repeatable (default: all to whoami)")
+	fs.StringVar(&o.store, "store", "sqlite:./sigv4.db", "credential store")
+	fs.StringVar(&o.regions, "region", "us-east-1", "regions accepted in signatures, comma-separated, or *")
+	fs.StringVar(&o.services, "service", "s3,sts", "services accepted in signatures, comma-separated, or *")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate `file` (PEM)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key `file` (PEM)")
+	fs.StringVar(&o.errorFormat, "error-format", "xml", "error bodies: xml (S3 and query-API style) or json (AWS JSON protocol)")
+	fs.BoolVar(&o.preserveHost, "preserve-host", false, "send the client's Host upstream (virtual-hosted buckets)")
+	fs.DurationVar(&o.idleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "drop a client whose upload or download stalls this long")
+	fs.Var(&o.websocket, "websocket", "`services` (comma-separated) whose clients may upgrade to WebSocket; repeatable")
+	fs.DurationVar(&o.maxTunnel, "max-tunnel", gateway.DefaultMaxTunnel, "longest life of an upgraded connection")
+	fs.IntVar(&o.maxConns, "max-conns", defaultMaxConns, "most client connections open at once")
+	fs.IntVar(&o.maxPendingPerIP, "max-pending-per-ip", gateway.DefaultMaxPendingPerIP, "most requests of one client address waiting for their signature's verdict")
+	fs.DurationVar(&o.verdictTimeout, "verdict-timeout", gateway.DefaultVerdictTimeout, "longest a request may take to show a valid signature, body included where it is signed")
+	fs.Var(&o.maxBuffered, "max-buffered", "most `bytes` of bodies held in memory while they are verified, all requests together")
+	fs.Var(&o.maxTemp, "max-temp", "most `bytes` of bodies held in temporary files, all requests together")
+	fs.StringVar(&o.tempDir, "temp-dir", "", "`directory` of the temporary files of large bodies (default: the system's)")
+	fs.Var(&o.forwardHeaders, "forward-header", "override header `name` to forward as the client sent it (X-Forwarded-For...); repeatable")
+	return o
+}
+
 type serveOptions struct {
-	listen, admin, upstream, store, regions, services string
-	tlsCert, tlsKey, errorFormat                      string
-	preserveHost                                      bool
-	idleTimeout                                       time.Duration
+	listen, admin, store, regions, services string
+	tlsCert, tlsKey, errorFormat, tempDir   string
+	upstreams, websocket, forwardHeaders    stringList
+	preserveHost                            bool
+	idleTimeout, maxTunnel, verdictTimeout  time.Duration
+	maxConns, maxPendingPerIP               int
+	maxBuffered, maxTemp                    byteSize
 }
 
 func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return fmt.Errorf("give both --tls-cert and --tls-key, or neither: %w", errUsage)
+	}
+	if err := o.checkLimits(); err != nil {
+		return err
+	}
+	routes, err := o.routes()
+	if err != nil {
+		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	store, err := credstore.Open(ctx, o.store, nil)
@@ -102,18 +163,39 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		ln.Close()
 		return err
 	}
-	log.Info("serving", "endpoint", endpoint, "upstream", cmp.Or(o.upstream, "whoami"), "store", o.store)
-	return o.serve(ctx, g, ln, log)
+	log.Info("serving", "endpoint", endpoint, "upstream", describeRoutes(routes), "store", o.store, "max_conns", o.maxConns)
+	return o.serve(ctx, g, gateway.LimitListener(ln, o.maxConns), log)
+}
+
+// checkLimits refuses limits that are not positive (0 would mean the
+// gateway's default, not "none", which it does not offer), and a
+// --temp-dir that is not a directory.
+func (o *serveOptions) checkLimits() error {
+	for _, l := range []struct {
+		flag string
+		ok   bool
+	}{
+		{"max-conns", o.maxConns > 0},
+		{"max-pending-per-ip", o.maxPendingPerIP > 0},
+		{"verdict-timeout", o.verdictTimeout > 0},
+		{"max-tunnel", o.maxTunnel > 0},
+	} {
+		if !l.ok {
+			return fmt.Errorf("--%s must be positive: %w", l.flag, errUsage)
+		}
+	}
+	if o.tempDir != "" {
+		if fi, err := os.Stat(o.tempDir); err != nil || !fi.IsDir() {
+			return fmt.Errorf("--temp-dir %s: not a directory: %w", o.tempDir, errUsage)
+		}
+	}
+	return nil
 }
 
 func (o *serveOptions) gateway(store *credstore.Store, log *slog.Logger) (*gateway.Gateway, error) {
-	var upstream *url.URL
-	if o.upstream != "" {
-		u, err := url.Parse(o.upstream)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("--upstream %q: want http://host:port or https://host:port: %w", o.upstream, errUsage)
-		}
-		upstream = u
+	routes, err := o.routes()
+	if err != nil {
+		return nil, err
 	}
 	format := gateway.FormatXML
 	switch o.errorFormat {
@@ -125,8 +207,11 @@ func (o *serveOptions) gateway(store *credstore.Store, log *slog.Logger) (*gatew
 	}
 	v := &sigv4.Verifier{Keys: store, Regions: splitList(o.regions), Services: splitList(o.services)}
 	return gateway.New(gateway.Config{
-		Verifier: v, Upstream: upstream, PreserveHost: o.preserveHost, ErrorFormat: format,
+		Verifier: v, Routes: routes, PreserveHost: o.preserveHost, ErrorFormat: format,
 		Logger: log, KeyCacheStats: store.CacheStats, IdleTimeout: o.idleTimeout,
+		ForwardOverrides: o.forwardHeaders, MaxTunnel: o.maxTunnel, TempDir: o.tempDir,
+		MaxBuffered: int64(o.maxBuffered), MaxTempBytes: int64(o.maxTemp),
+		VerdictTimeout: o.verdictTimeout, MaxPendingPerIP: o.maxPendingPerIP,
 	})
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -9,16 +10,25 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
 	"math/big"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/sigv4/sigv4"
+	"github.com/sigv4/sigv4/gateway"
 )
 
 // TestServeFirstRun runs the newcomer's flow: "sigv4 serve" in an empty
@@ -234,4 +244,275 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
 	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
 	return certFile, keyFile
+}
+
+// TestServeRoutes reads --upstream, --websocket and --service into routes,
+// shown as serve logs them, or refuses them with a usage error.
+func TestServeRoutes(t *testing.T) {
+	const all = "s3,sts,execute-api"
+	for _, tc := range []struct {
+		upstreams, websocket []string
+		services             string
+		want                 string // the routes, or the error
+	}{
+		{want: "whoami"},
+		{upstreams: []string{"whoami"}, want: "whoami"},
+		{upstreams: []string{"http://u:1"}, want: "sts=whoami *=http://u:1"},
+		{upstreams: []string{"https://u/prefix/"}, want: "sts=whoami *=https://u/prefix/"},
+		{upstreams: []string{"http://u:1/a=b"}, want: "sts=whoami *=http://u:1/a=b"},
+		{upstreams: []string{"s3=http://u:1"}, want: "s3=http://u:1 sts=whoami"},
+		{upstreams: []string{"s3=http://u:1", "sts=http://u:2"}, want: "s3=http://u:1 sts=http://u:2"},
+		{upstreams: []string{"http://u:1", "sts=http://u:1"}, want: "sts=http://u:1 *=http://u:1"},
+		{upstreams: []string{"s3=whoami", "http://u:1"}, want: "s3=whoami sts=whoami *=http://u:1"},
+		{upstreams: []string{"*=http://u:1"}, want: "sts=whoami *=http://u:1"},
+		{upstreams: []string{"http://u:1"}, services: "s3", want: "http://u:1"},
+		{upstreams: []string{"dynamodb=http://u:1"}, services: "*", want: "dynamodb=http://u:1 sts=whoami"},
+		{upstreams: []string{"http://u:1"}, websocket: []string{"execute-api"}, services: all,
+			want: "execute-api=http://u:1+websocket sts=whoami *=http://u:1"},
+		{upstreams: []string{"s3=http://u:1", "execute-api=http://u:2"}, websocket: []string{"s3,execute-api"}, services: all,
+			want: "execute-api=http://u:2+websocket s3=http://u:1+websocket sts=whoami"},
+
+		{upstreams: []string{"http://u:1", "http://u:2"}, want: "a second route for every service"},
+		{upstreams: []string{"http://u:1", "*=http://u:2"}, want: "a second route for every service"},
+		{upstreams: []string{"s3=http://u:1", "s3=whoami"}, want: "a second route for s3"},
+		{upstreams: []string{"ftp://u"}, want: "want http://host:port"},
+		{upstreams: []string{"127.0.0.1:9000"}, want: "want http://host:port"},
+		{upstreams: []string{"u:9000"}, want: "want http://host:port"},
+		{upstreams: []string{"/prefix"}, want: "want http://host:port"},
+		{upstreams: []string{"s3="}, want: "want http://host:port"},
+		{upstreams: []string{"S3=http://u:1"}, want: "want http://host:port"},
+		{upstreams: []string{"http://u:1?x=1"}, want: "no query"},
+		{upstreams: []string{"http://u:1/?"}, want: "no query"},
+		{upstreams: []string{"http://u:1/#top"}, want: "no query or fragment"},
+		{upstreams: []string{"http://user:pw@u:1"}, want: "no user or password"},
+		{upstreams: []string{"dynamodb=http://u:1"}, want: "add it to --service"},
+		{upstreams: []string{"http://u:1"}, websocket: []string{"execute-api"}, want: "add it to --service"},
+		{websocket: []string{"s3"}, want: "the built-in whoami service, which has no WebSocket"},
+		{upstreams: []string{"http://u:1"}, websocket: []string{"sts"}, want: "the built-in whoami service, which has no WebSocket"},
+		{upstreams: []string{"s3=http://u:1"}, websocket: []string{"execute-api"}, services: all, want: "execute-api has no route"},
+		{upstreams: []string{"http://u:1"}, websocket: []string{"Execute-API"}, want: "want service names"},
+	} {
+		o := &serveOptions{upstreams: tc.upstreams, websocket: tc.websocket, services: cmp.Or(tc.services, "s3,sts")}
+		name := fmt.Sprintf("%q websocket %q service %s", tc.upstreams, tc.websocket, o.services)
+		routes, err := o.routes()
+		switch {
+		case err != nil && !errors.Is(err, errUsage):
+			t.Errorf("%s: %v, not a usage error", name, err)
+		case err != nil && !strings.Contains(err.Error(), tc.want):
+			t.Errorf("%s: %v, want %q", name, err, tc.want)
+		case err == nil && describeRoutes(routes) != tc.want:
+			t.Errorf("%s: routes %q, want %q", name, describeRoutes(routes), tc.want)
+		}
+	}
+}
+
+// TestParseSize reads the sizes of --max-buffered and --max-temp, and
+// writes them back as their defaults are shown.
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{
+		"4096": 4096, "512MiB": 512 << 20, "16GiB": 16 << 30, "1GB": 1e9, "10kb": 10e3, "3 KiB": 3 << 10,
+		"7B": 7, "2TiB": 2 << 40, "5TB": 5e12, "1mib": 1 << 20, "9MB": 9e6,
+	} {
+		if n, err := parseSize(in); err != nil || n != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, n, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "0MiB", "-1", "+5", "1.5GB", "GiB", "B", "12XB", "1 2MiB", "9999999TiB", "9223372036854775808"} {
+		if n, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) = %d, want an error", in, n)
+		}
+	}
+	for n, want := range map[int64]string{
+		gateway.DefaultMaxBuffered: "512MiB", gateway.DefaultMaxTempBytes: "16GiB", 1e9: "1GB", 1536: "1536", 2048: "2KiB", 1001: "1001",
+	} {
+		if got := formatSize(n); got != want {
+			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
+		} else if back, err := parseSize(got); err != nil || back != n {
+			t.Errorf("parseSize(formatSize(%d)) = %d, %v", n, back, err)
+		}
+	}
+}
+
+// startServe runs serve in process with args, on a free port with a new
+// store, until the test ends; it returns the endpoint and the first key.
+func startServe(t *testing.T, args ...string) (endpoint string, creds sigv4.Credentials) {
+	t.Helper()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	o := serveFlags(fs)
+	store := "sqlite:" + filepath.Join(t.TempDir(), "sigv4.db")
+	if err := fs.Parse(append([]string{"--listen", "127.0.0.1:0", "--admin", "", "--store", store}, args...)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out, w := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := o.run(ctx, w, testLog{t})
+		w.Close()
+		done <- err
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	run := readFirstRun(t, bufio.NewScanner(out))
+	go io.Copy(io.Discard, out)
+	return run.try[strings.LastIndexByte(run.try, ' ')+1:], run.creds
+}
+
+// testLog writes serve's log to the test's.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+// recorder is an upstream that records the requests it receives.
+type recorder struct {
+	*httptest.Server
+	mu   sync.Mutex
+	seen []string // "METHOD /path service"
+}
+
+func newRecorder(t *testing.T) *recorder {
+	r := &recorder{}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		r.seen = append(r.seen, req.Method+" "+req.URL.Path+" "+req.Header.Get(gateway.HeaderService))
+		r.mu.Unlock()
+		io.WriteString(w, "from the upstream")
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *recorder) received() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.seen)
+}
+
+// sendSigned signs a request for service and sends it; it returns the
+// status and body of the answer.
+func sendSigned(t *testing.T, creds sigv4.Credentials, service, method, url, body string) (int, string) {
+	t.Helper()
+	resp, err := testClient.Do(signedRequest(t, creds, service, method, url, body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+var testClient = &http.Client{Timeout: 10 * time.Second}
+
+func signedRequest(t *testing.T, creds sigv4.Credentials, service, method, url, body string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sigv4.Signer{Credentials: creds, Region: "us-east-1", Service: service}
+	if err := s.Sign(req); err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// TestServeUpstreamRoutes: with a plain --upstream, S3 requests reach it
+// and requests signed for STS do not (whoami answers them, whatever their
+// path); with only --upstream s3=URL, a service without a route is refused.
+func TestServeUpstreamRoutes(t *testing.T) {
+	t.Run("all", func(t *testing.T) {
+		up := newRecorder(t)
+		endpoint, creds := startServe(t, "--upstream", up.URL)
+		if status, body := sendSigned(t, creds, "s3", "GET", endpoint+"/bucket/key", ""); status != 200 || body != "from the upstream" {
+			t.Errorf("s3 GET: %d %s", status, body)
+		}
+		status, body := sendSigned(t, creds, "sts", "PUT", endpoint+"/bucket/key", "not for the upstream")
+		if status != 200 || !strings.Contains(body, creds.AccessKeyID) {
+			t.Errorf("sts PUT: %d %s, want whoami's answer", status, body)
+		}
+		if got := up.received(); !slices.Equal(got, []string{"GET /bucket/key s3"}) {
+			t.Errorf("the upstream received %q, want only the s3 GET", got)
+		}
+	})
+	t.Run("s3 only", func(t *testing.T) {
+		up := newRecorder(t)
+		endpoint, creds := startServe(t, "--upstream", "s3="+up.URL, "--service", "s3,sts,dynamodb")
+		status, body := sendSigned(t, creds, "dynamodb", "POST", endpoint+"/", `{"TableName":"t"}`)
+		if status != http.StatusForbidden || !strings.Contains(body, "AccessDenied") {
+			t.Errorf("dynamodb POST: %d %s, want 403 AccessDenied", status, body)
+		}
+		if status, body := sendSigned(t, creds, "s3", "GET", endpoint+"/bucket/key", ""); status != 200 || body != "from the upstream" {
+			t.Errorf("s3 GET: %d %s", status, body)
+		}
+		if got := up.received(); !slices.Equal(got, []string{"GET /bucket/key s3"}) {
+			t.Errorf("the upstream received %q, want only the s3 GET", got)
+		}
+	})
+}
+
+// TestServeMaxConns: with --max-conns 2, two idle connections make a
+// third client wait until one of them closes.
+func TestServeMaxConns(t *testing.T) {
+	endpoint, creds := startServe(t, "--max-conns", "2")
+	addr := strings.TrimPrefix(endpoint, "http://")
+	var idle [2]net.Conn
+	for i := range idle {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		idle[i] = c
+	}
+	req := signedRequest(t, creds, "sts", "GET", endpoint+"/", "")
+	answered := make(chan string, 1)
+	go func() {
+		resp, err := testClient.Do(req)
+		if err != nil {
+			answered <- err.Error()
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.Status
+	}()
+	select {
+	case status := <-answered:
+		t.Fatalf("answered (%s) with two connections open of two", status)
+	case <-time.After(300 * time.Millisecond):
+	}
+	idle[0].Close()
+	select {
+	case status := <-answered:
+		if status != "200 OK" {
+			t.Errorf("answered %s once a connection closed", status)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no answer 5 s after a connection closed")
+	}
+}
+
+// TestServeTryCommand: the first start's command is STS GetCallerIdentity
+// wherever whoami answers STS, which is unless --upstream sts=URL.
+func TestServeTryCommand(t *testing.T) {
+	for _, tc := range []struct {
+		upstreams []string
+		want      string
+	}{
+		{nil, "aws sts get-caller-identity"},
+		{[]string{"http://u:1"}, "aws sts get-caller-identity"},
+		{[]string{"s3=http://u:1"}, "aws sts get-caller-identity"},
+		{[]string{"s3=http://u:1", "sts=http://u:2"}, "aws s3 ls"},
+	} {
+		o := &serveOptions{upstreams: tc.upstreams, services: "s3,sts"}
+		if got := o.tryCommand("http://e"); got != tc.want+" --endpoint-url http://e" {
+			t.Errorf("--upstream %q: %q, want %q", tc.upstreams, got, tc.want)
+		}
+	}
 }
