@@ -34,7 +34,7 @@ func (g *Gateway) verifiedBody(x *exchange) (io.Reader, int64, *sigv4.Error) {
 	recheck := func() *sigv4.Error { return g.keyWorks(x.req.Context(), res) }
 	switch {
 	case res.Body == nil || res.Body == http.NoBody:
-		return nil, 0, recheck()
+		return nil, 0, nil // the key was looked up just now
 	case streaming(res.PayloadHash):
 		x.passThrough()
 		if res.ContentLength > g.maxBody {
@@ -54,7 +54,7 @@ func (g *Gateway) verifiedBody(x *exchange) (io.Reader, int64, *sigv4.Error) {
 			return nil, 0, errEntityTooLarge
 		}
 		if x.req.ContentLength == 0 {
-			return nil, 0, recheck()
+			return nil, 0, nil
 		}
 		return &lastByte{r: bufio.NewReaderSize(&maxReader{r: res.Body, left: g.maxBody}, 512), check: recheck}, x.req.ContentLength, nil
 	}

@@ -13,24 +13,42 @@
 // the signature vouches for:
 //
 //   - X-Sigv4-Access-Key and X-Sigv4-Principal name the verified signer
-//     (X-Sigv4-Principal only when the KeySource names one), and
-//     X-Sigv4-Request-Id the request ID the client is told. Any X-Sigv4-*
-//     header the client sent is removed first, whatever its case or
-//     spelling with underscores, so an upstream can trust these.
+//     (X-Sigv4-Principal only when the KeySource names one),
+//     X-Sigv4-Service and X-Sigv4-Region the scope it signed for (no
+//     region for SigV4a), and X-Sigv4-Request-Id the request ID the client
+//     is told. Any X-Sigv4-* header the client sent is removed first,
+//     whatever its case or spelling with underscores, so an upstream can
+//     trust these.
 //   - The Authorization header, the X-Amz-Date, X-Amz-Security-Token and
 //     X-Amz-Region-Set headers, and the X-Amz-Algorithm, X-Amz-Credential,
 //     X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders, X-Amz-Signature,
 //     X-Amz-Security-Token and X-Amz-Region-Set query parameters of a
 //     presigned URL are removed;
-//     the rest of the raw query is kept byte for byte. The session token is
-//     a credential and the date only a part of the signature, so neither
-//     is the upstream's business; the upstream cannot check a signature
-//     anyway, because the gateway changes what was signed.
+//     the rest of the raw query is kept byte for byte, but that ";", which
+//     the signature reads as a byte of a value, is sent as %3B. The session
+//     token is a credential and the date only a part of the signature, so
+//     neither is the upstream's business; the upstream cannot check a
+//     signature anyway, because the gateway changes what was signed.
+//   - The path is the one sent, after the upstream's path prefix.
+//   - Headers that frameworks read as another method, path or client
+//     (X-HTTP-Method-Override, X-Original-URL, X-Real-IP, Forwarded...)
+//     are removed unless Config.ForwardOverrides names them;
+//     X-Forwarded-For, -Host and -Proto are the gateway's.
+//   - Connection and Upgrade reach the upstream only on a Route that
+//     allows upgrades.
 //   - A streaming (aws-chunked) body is forwarded decoded: Content-Length is
 //     x-amz-decoded-content-length, x-amz-content-sha256 becomes
 //     UNSIGNED-PAYLOAD, aws-chunked leaves Content-Encoding (which goes if
 //     nothing is left), and x-amz-decoded-content-length and x-amz-trailer
 //     are removed. Expect and the request's HTTP trailers are removed too.
+//
+// Requests that an upstream could read otherwise than the verifier did are
+// refused before they are verified: a path whose dot segments ("..",
+// "%2e%2e", between "/", "\", "%2F" or "%5C") climb above its root
+// (InvalidURI), a query with a '%' that starts no escape
+// (InvalidArgument), and a Connection header naming anything but a
+// hop-by-hop header, or naming a signed header (InvalidRequest): the proxy
+// would remove it after verification.
 //
 // # No unverified byte reaches the upstream
 //
@@ -44,7 +62,24 @@
 // receives a complete request that later fails. On failure the upstream
 // connection is aborted mid-request and the client gets the error.
 // An UNSIGNED-PAYLOAD body has nothing to verify and is forwarded as it
-// arrives.
+// arrives, its last byte held back too. Before the last byte of any body
+// goes, the access key is asked for again: an upload whose key was
+// revoked meanwhile does not complete.
+//
+// # Limits
+//
+// What an unauthenticated client can hold is bounded: the body of an
+// unknown access key is not read; a body read before the verdict (one
+// with no declared hash, which the signature covers) counts against
+// Config.MaxBuffered with every held body, and must arrive within
+// Config.VerdictTimeout; one client address has at most
+// Config.MaxPendingPerIP requests awaiting a verdict; a rejected body is
+// read only if the rest (at most 1 MiB) arrives within a second, else the
+// connection is closed. Held bodies grow as they arrive, in memory under
+// Config.MaxBuffered, in temporary files under Config.MaxTempBytes; past
+// either, the answer is 503 SlowDown, which SDKs retry. [LimitListener]
+// bounds the connections. SECURITY.md, at the root of the repository, has
+// the full list and how to set each.
 //
 // # Operations
 //
@@ -82,12 +117,19 @@ import (
 const (
 	DefaultMaxMemoryBody = 8 << 20
 	// DefaultMaxBody is the largest object Amazon S3 accepts in one PUT.
-	DefaultMaxBody         = 5 << 30
-	DefaultMaxBuffered     = 512 << 20
-	DefaultMaxTempBytes    = 16 << 30
-	DefaultVerdictTimeout  = 30 * time.Second
+	DefaultMaxBody = 5 << 30
+	// DefaultMaxBuffered holds 64 bodies of DefaultMaxMemoryBody.
+	DefaultMaxBuffered = 512 << 20
+	// DefaultMaxTempBytes holds three uploads of DefaultMaxBody.
+	DefaultMaxTempBytes = 16 << 30
+	// DefaultVerdictTimeout leaves a slow client 30 s for the body that a
+	// signature without a declared hash needs (a few KiB for STS or IAM).
+	DefaultVerdictTimeout = 30 * time.Second
+	// DefaultMaxPendingPerIP is twice the connections of a busy SDK
+	// client; behind a load balancer, all clients share its address.
 	DefaultMaxPendingPerIP = 64
-	DefaultMaxTunnel       = time.Hour
+	// DefaultMaxTunnel is a long WebSocket session.
+	DefaultMaxTunnel = time.Hour
 )
 
 // Route is where the requests of one service go.
@@ -116,7 +158,7 @@ type Config struct {
 	Verifier *sigv4.Verifier
 
 	// Upstream is where verified requests go: scheme, host and an optional
-	// path prefix. Nil means the built-in whoami service, which answers
+	// path prefix, with no query. Nil means the built-in whoami service, which answers
 	// STS GetCallerIdentity and, to anything else, the verified identity
 	// as JSON.
 	Upstream *url.URL
@@ -134,9 +176,13 @@ type Config struct {
 	// STS cannot reach an S3 upstream. Nil means that every service goes
 	// to Upstream; Upstream is also the "*" route if Routes has none.
 	Routes map[string]Route
-	// ForwardOverrides names the override headers (X-HTTP-Method-Override,
-	// X-Original-URL, X-Real-IP...: see SECURITY.md) forwarded when the
-	// client signed them. All others are removed, in any spelling.
+	// ForwardOverrides names override headers (X-Real-IP, X-Forwarded-For,
+	// X-HTTP-Method-Override...: see SECURITY.md) to forward as received,
+	// for a gateway behind a proxy of the operator's that sets them. All
+	// the others are removed, in any case or spelling with underscores,
+	// signed or not. X-Forwarded-For, -Host and -Proto are then set by the
+	// gateway; a forwarded X-Forwarded-For gets the client's address
+	// appended.
 	ForwardOverrides []string
 	// MaxTunnel bounds the life of an upgraded connection (WebSocket) on
 	// a Route that allows them (default DefaultMaxTunnel).
