@@ -3,6 +3,7 @@ package gateway
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 
@@ -65,67 +66,92 @@ func (s *share) give(n int64) {
 // release returns all the request holds.
 func (s *share) release() { s.give(s.held.Load()) }
 
-// pending counts, per client address, the requests that have no verdict
-// yet: those whose signature has not been checked. Unauthenticated clients
-// cannot hold more of the gateway than that.
-type pending struct {
+// clientKey is the client a per-client limit counts: the IP address of
+// remoteAddr, or for IPv6 its /64 network, which a single host may own.
+func clientKey(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	if ip = ip.Unmap(); ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}
+
+// counter counts something per client, up to a limit (0: none).
+type counter struct {
 	limit int
 	mu    sync.Mutex
 	n     map[string]int
 }
 
-func newPending(limit int) *pending { return &pending{limit: limit, n: make(map[string]int)} }
+func newCounter(limit int) *counter { return &counter{limit: limit, n: make(map[string]int)} }
 
-// enter reserves a slot for the client at remoteAddr, or reports none left.
-func (p *pending) enter(remoteAddr string) (ip string, ok bool) {
-	ip, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		ip = remoteAddr
+// enter counts one more for the client, or reports that it has its limit.
+func (c *counter) enter(client string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.limit > 0 && c.n[client] >= c.limit {
+		return false
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.n[ip] >= p.limit {
-		return ip, false
-	}
-	p.n[ip]++
-	return ip, true
+	c.n[client]++
+	return true
 }
 
-func (p *pending) leave(ip string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.n[ip]--; p.n[ip] <= 0 {
-		delete(p.n, ip)
+func (c *counter) leave(client string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[client]--; c.n[client] <= 0 {
+		delete(c.n, client)
 	}
 }
 
-// LimitListener returns a listener that holds at most n connections open
-// at once: past that, Accept waits for one to close, and new connections
-// wait in the kernel's backlog. A Gateway bounds what each connection may
-// hold; this bounds how many there are.
-func LimitListener(ln net.Listener, n int) net.Listener {
-	return &limitListener{Listener: ln, slots: make(chan struct{}, n), closed: make(chan struct{})}
+// LimitListener returns a listener that holds at most total connections
+// open at once, and at most perClient (if not 0) from one client address
+// (for IPv6, one /64 network). Past total, Accept waits for a connection
+// to close, and new ones wait in the kernel's backlog; past perClient, a
+// new connection is closed at once. A Gateway bounds what each connection
+// may hold; this bounds how many there are. Behind a load balancer, every
+// client has the balancer's address.
+func LimitListener(ln net.Listener, total, perClient int) net.Listener {
+	return &limitListener{Listener: ln, slots: make(chan struct{}, total),
+		clients: newCounter(perClient), closed: make(chan struct{})}
 }
 
 type limitListener struct {
 	net.Listener
-	slots  chan struct{}
-	closed chan struct{}
-	once   sync.Once
+	slots   chan struct{}
+	clients *counter
+	closed  chan struct{}
+	once    sync.Once
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
-	select {
-	case l.slots <- struct{}{}:
-	case <-l.closed:
-		return nil, net.ErrClosed
+	for {
+		select {
+		case l.slots <- struct{}{}:
+		case <-l.closed:
+			return nil, net.ErrClosed
+		}
+		c, err := l.Listener.Accept()
+		if err != nil {
+			<-l.slots
+			return nil, err
+		}
+		client := clientKey(c.RemoteAddr().String())
+		if !l.clients.enter(client) {
+			c.Close()
+			<-l.slots
+			continue
+		}
+		return &limitConn{Conn: c, release: func() { l.clients.leave(client); <-l.slots }}, nil
 	}
-	c, err := l.Listener.Accept()
-	if err != nil {
-		<-l.slots
-		return nil, err
-	}
-	return &limitConn{Conn: c, release: func() { <-l.slots }}, nil
 }
 
 func (l *limitListener) Close() error {

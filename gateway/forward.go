@@ -21,7 +21,8 @@ var hopByHop = map[string]bool{
 	"connection": true, "proxy-connection": true, "keep-alive": true,
 	"proxy-authenticate": true, "proxy-authorization": true, "te": true,
 	"trailer": true, "transfer-encoding": true, "upgrade": true,
-	"close": true, // not a header: Connection's option to close
+	"http2-settings": true, // curl --http2 over http: (RFC 7540, section 3.2.1)
+	"close":          true, // not a header: Connection's option to close
 }
 
 // checkConnection refuses a Connection header that names an end-to-end

@@ -225,9 +225,9 @@ type Config struct {
 	// it (default DefaultVerdictTimeout): however slowly a client sends,
 	// it cannot hold a connection longer without a valid signature.
 	VerdictTimeout time.Duration
-	// MaxPendingPerIP bounds the requests of one client address still
-	// waiting for a verdict (default DefaultMaxPendingPerIP); more are
-	// answered with 503 SlowDown at once.
+	// MaxPendingPerIP bounds the requests of one client address (for
+	// IPv6, one /64 network) still waiting for a verdict (default
+	// DefaultMaxPendingPerIP); more are answered with 503 SlowDown at once.
 	MaxPendingPerIP int
 
 	// Logger receives one line per request (default slog.Default()). No
@@ -260,7 +260,7 @@ type Gateway struct {
 	overrides   map[string]bool
 	memory      budget
 	disk        budget
-	pending     *pending
+	pending     *counter
 	log         *slog.Logger
 	metrics     *metrics
 	draining    atomic.Bool
@@ -294,7 +294,7 @@ func New(cfg Config) (*Gateway, error) {
 		maxTunnel:   cmp.Or(cfg.MaxTunnel, DefaultMaxTunnel),
 		memory:      budget{limit: cmp.Or(cfg.MaxBuffered, DefaultMaxBuffered)},
 		disk:        budget{limit: cmp.Or(cfg.MaxTempBytes, DefaultMaxTempBytes)},
-		pending:     newPending(cmp.Or(cfg.MaxPendingPerIP, DefaultMaxPendingPerIP)),
+		pending:     newCounter(cmp.Or(cfg.MaxPendingPerIP, DefaultMaxPendingPerIP)),
 		overrides:   make(map[string]bool),
 		log:         cmp.Or(cfg.Logger, slog.Default()),
 	}
@@ -384,12 +384,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and a path, query or Connection header that the upstream could read
 // otherwise than the verifier is refused.
 func (g *Gateway) admit(x *exchange) *sigv4.Error {
-	ip, ok := g.pending.enter(x.req.RemoteAddr)
-	if !ok {
+	client := clientKey(x.req.RemoteAddr)
+	if !g.pending.enter(client) {
 		x.close = true
 		return errSlowDown
 	}
-	x.pendingIP, x.pending = ip, true
+	x.pendingIP, x.pending = client, true
 	if e := checkPath(wirePath(x.req)); e != nil {
 		return e
 	}

@@ -146,3 +146,18 @@ func TestErrorStyle(t *testing.T) {
 		t.Errorf("json: style %d", got)
 	}
 }
+
+func TestClientKey(t *testing.T) {
+	for addr, want := range map[string]string{
+		"192.0.2.7:443":                  "192.0.2.7",
+		"[::ffff:192.0.2.7]:443":         "192.0.2.7",
+		"[2001:db8:1:2:aaaa::1]:80":      "2001:db8:1:2::/64",
+		"[2001:db8:1:2:ffff:ffff::9]:80": "2001:db8:1:2::/64",
+		"[2001:db8:1:3::1]:80":           "2001:db8:1:3::/64",
+		"pipe":                           "pipe",
+	} {
+		if got := clientKey(addr); got != want {
+			t.Errorf("clientKey(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}

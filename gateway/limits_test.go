@@ -360,7 +360,7 @@ func TestLimitListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := gateway.NewServer("", e.gw)
-	go srv.Serve(gateway.LimitListener(ln, 2))
+	go srv.Serve(gateway.LimitListener(ln, 2, 0))
 	t.Cleanup(func() { srv.Close() })
 
 	var idle []net.Conn
@@ -437,5 +437,51 @@ func TestTempBudget(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Errorf("%d temporary files left", len(left))
+	}
+}
+
+// TestLimitListenerPerClient (item 9): past its per-client limit, a
+// LimitListener closes a new connection from that address at once, and
+// serves the next one after one of its connections closed.
+func TestLimitListenerPerClient(t *testing.T) {
+	e := newEnv(t, gateway.Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := gateway.NewServer("", e.gw)
+	go srv.Serve(gateway.LimitListener(ln, 100, 3))
+	t.Cleanup(func() { srv.Close() })
+
+	var held []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	get := func() (int, error) {
+		req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/bucket/key", nil)
+		mustSign(t, signer("s3"), req)
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	time.Sleep(100 * time.Millisecond) // the three are accepted
+	if code, err := get(); err == nil {
+		t.Fatalf("a fourth connection from the same address was served (%d)", code)
+	}
+	held[0].Close()
+	time.Sleep(100 * time.Millisecond)
+	if code, err := get(); err != nil || code != http.StatusOK {
+		t.Fatalf("after one closed: %d %v", code, err)
+	}
+	for _, c := range held[1:] {
+		c.Close()
 	}
 }

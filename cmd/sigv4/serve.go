@@ -72,7 +72,8 @@ Limits: until its signature is checked, a request lasts at most
 such requests. The bodies held while they are verified take at most
 --max-buffered of memory and --max-temp of --temp-dir, all requests
 together; past that, requests are answered 503 SlowDown, which SDKs retry.
-At most --max-conns connections are open at once; more wait to be accepted.
+At most --max-conns connections are open at once, more wait to be accepted;
+one address has at most --max-conns-per-ip, more are closed.
 Override headers (X-Forwarded-For, X-Real-IP, X-HTTP-Method-Override...) are
 removed unless --forward-header names them, behind a proxy of yours that
 sets them. SECURITY.md, in the source repository, says what the gateway
@@ -97,6 +98,10 @@ Flags:
 // open files, with room for the upstream connections.
 const defaultMaxConns = 4096
 
+// defaultMaxConnsPerIP is --max-conns-per-ip: one address (a /64 for
+// IPv6) cannot take more than an eighth of the connections.
+const defaultMaxConnsPerIP = defaultMaxConns / 8
+
 // serveFlags defines the flags of serve in fs, and returns where they go.
 func serveFlags(fs *flag.FlagSet) *serveOptions {
 	o := &serveOptions{maxBuffered: gateway.DefaultMaxBuffered, maxTemp: gateway.DefaultMaxTempBytes}
@@ -114,6 +119,7 @@ func serveFlags(fs *flag.FlagSet) *serveOptions {
 	fs.Var(&o.websocket, "websocket", "`services` (comma-separated) whose clients may upgrade to WebSocket; repeatable")
 	fs.DurationVar(&o.maxTunnel, "max-tunnel", gateway.DefaultMaxTunnel, "longest life of an upgraded connection")
 	fs.IntVar(&o.maxConns, "max-conns", defaultMaxConns, "most client connections open at once")
+	fs.IntVar(&o.maxConnsPerIP, "max-conns-per-ip", defaultMaxConnsPerIP, "most connections open at once from one client address (an IPv6 /64); 0: no limit")
 	fs.IntVar(&o.maxPendingPerIP, "max-pending-per-ip", gateway.DefaultMaxPendingPerIP, "most requests of one client address waiting for their signature's verdict")
 	fs.DurationVar(&o.verdictTimeout, "verdict-timeout", gateway.DefaultVerdictTimeout, "longest a request may take to show a valid signature, body included where it is signed")
 	fs.Var(&o.maxBuffered, "max-buffered", "most `bytes` of bodies held in memory while they are verified, all requests together")
@@ -124,13 +130,13 @@ func serveFlags(fs *flag.FlagSet) *serveOptions {
 }
 
 type serveOptions struct {
-	listen, admin, store, regions, services string
-	tlsCert, tlsKey, errorFormat, tempDir   string
-	upstreams, websocket, forwardHeaders    stringList
-	preserveHost                            bool
-	idleTimeout, maxTunnel, verdictTimeout  time.Duration
-	maxConns, maxPendingPerIP               int
-	maxBuffered, maxTemp                    byteSize
+	listen, admin, store, regions, services  string
+	tlsCert, tlsKey, errorFormat, tempDir    string
+	upstreams, websocket, forwardHeaders     stringList
+	preserveHost                             bool
+	idleTimeout, maxTunnel, verdictTimeout   time.Duration
+	maxConns, maxConnsPerIP, maxPendingPerIP int
+	maxBuffered, maxTemp                     byteSize
 }
 
 func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
@@ -164,7 +170,7 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		return err
 	}
 	log.Info("serving", "endpoint", endpoint, "upstream", describeRoutes(routes), "store", o.store, "max_conns", o.maxConns)
-	return o.serve(ctx, g, gateway.LimitListener(ln, o.maxConns), log)
+	return o.serve(ctx, g, gateway.LimitListener(ln, o.maxConns, o.maxConnsPerIP), log)
 }
 
 // checkLimits refuses limits that are not positive (0 would mean the
@@ -183,6 +189,9 @@ func (o *serveOptions) checkLimits() error {
 		if !l.ok {
 			return fmt.Errorf("--%s must be positive: %w", l.flag, errUsage)
 		}
+	}
+	if o.maxConnsPerIP < 0 {
+		return fmt.Errorf("--max-conns-per-ip must not be negative (0: no limit): %w", errUsage)
 	}
 	if o.tempDir != "" {
 		if fi, err := os.Stat(o.tempDir); err != nil || !fi.IsDir() {
