@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -100,31 +99,32 @@ func (x *exchange) passThrough() {
 // the gateway's memory budget; a temporary file is charged to its disk
 // budget instead.
 func (g *Gateway) hold(x *exchange, body io.Reader) (r io.Reader, n int64, clean func(), e *sigv4.Error) {
-	var buf bytes.Buffer
-	n, err := buf.ReadFrom(io.LimitReader(body, g.maxMemory+1))
-	if err != nil {
-		return nil, 0, nil, bodyError(err)
+	mem := &blocks{}
+	clean = mem.release
+	if err := mem.readFrom(body, g.maxMemory+1); err != nil {
+		return nil, 0, clean, bodyError(err)
 	}
-	if n <= g.maxMemory {
-		return bytes.NewReader(buf.Bytes()), n, nil, nil
+	if n = mem.n; n <= g.maxMemory {
+		br := mem.reader()
+		return &br, n, clean, nil
 	}
 	if !x.disk.take(n) {
 		x.raw.over = true
-		return nil, 0, nil, errSlowDown
+		return nil, 0, clean, errSlowDown
 	}
 	x.raw.charge = &x.disk
 	f, err := os.CreateTemp(g.tempDir, "sigv4-gateway-*")
 	if err != nil {
-		return nil, 0, nil, asError(err)
+		return nil, 0, clean, asError(err)
 	}
 	// Unlinked at once where the system allows it, so that a crash leaves
 	// nothing behind; removed again when done where it does not.
 	os.Remove(f.Name())
-	clean = func() { f.Close(); os.Remove(f.Name()) }
-	if _, err := f.Write(buf.Bytes()); err != nil {
+	clean = func() { mem.release(); f.Close(); os.Remove(f.Name()) }
+	if err := mem.writeTo(fileWriter{f}); err != nil {
 		return nil, 0, clean, asError(err)
 	}
-	buf = bytes.Buffer{}
+	mem.release()
 	x.memory.release()
 	m, err := io.Copy(fileWriter{f}, io.LimitReader(body, g.maxBody-n+1))
 	n += m

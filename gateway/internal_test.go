@@ -161,3 +161,30 @@ func TestClientKey(t *testing.T) {
 		}
 	}
 }
+
+// TestBlocks reads bodies of every length around the block size, and
+// reads them back.
+func TestBlocks(t *testing.T) {
+	for _, n := range []int{0, 1, blockSize - 1, blockSize, blockSize + 1, 3*blockSize + 7} {
+		for _, limit := range []int64{int64(n) + 1, int64(n), 10} {
+			data := make([]byte, n)
+			for i := range data {
+				data[i] = byte(i * 7)
+			}
+			var b blocks
+			if err := b.readFrom(iotest.OneByteReader(bytes.NewReader(data)), limit); err != nil {
+				t.Fatal(err)
+			}
+			want := data[:min(int64(n), limit)]
+			r := b.reader()
+			got, err := io.ReadAll(&r)
+			if err != nil || !bytes.Equal(got, want) || b.n != int64(len(want)) {
+				t.Fatalf("n %d limit %d: read back %d bytes (held %d), want %d; %v", n, limit, len(got), b.n, len(want), err)
+			}
+			if blocks := (len(want) + blockSize) / blockSize; len(b.bufs) > blocks {
+				t.Errorf("n %d: %d blocks, want at most %d", n, len(b.bufs), blocks)
+			}
+			b.release()
+		}
+	}
+}
