@@ -389,7 +389,7 @@ func (g *Gateway) admit(x *exchange) *sigv4.Error {
 		x.close = true
 		return errSlowDown
 	}
-	x.pendingIP, x.pending = client, true
+	x.client, x.pending = client, true
 	if e := checkPath(wirePath(x.req)); e != nil {
 		return e
 	}
@@ -405,7 +405,7 @@ func (g *Gateway) admit(x *exchange) *sigv4.Error {
 func (g *Gateway) verdict(x *exchange) {
 	if x.pending {
 		x.pending = false
-		g.pending.leave(x.pendingIP)
+		g.pending.leave(x.client)
 	}
 	x.idle.unlimit()
 }
@@ -433,23 +433,23 @@ func wirePath(r *http.Request) string {
 
 // exchange is the gateway's state of one request.
 type exchange struct {
-	id        string
-	start     time.Time
-	w         *responseWriter
-	req       *http.Request // a shallow copy of the client's, with raw as its body
-	raw       *countingBody // the client's body as it arrives
-	res       *sigv4.Result
-	route     route
-	body      *guardedBody // what the upstream reads; nil for no body
-	code      string       // the outcome: "OK" or the AWS error code
-	err       error        // an internal cause, for the log
-	clean     func()       // removes a held body
-	idle      *idleDeadline
-	memory    share // of the bodies held in memory
-	disk      share // of their temporary files
-	pendingIP string
-	pending   bool // waiting for a verdict: counted in Gateway.pending
-	close     bool // answer and close, without reading the body
+	id      string
+	start   time.Time
+	w       *responseWriter
+	req     *http.Request // a shallow copy of the client's, with raw as its body
+	raw     *countingBody // the client's body as it arrives
+	res     *sigv4.Result
+	route   route
+	body    *guardedBody // what the upstream reads; nil for no body
+	code    string       // the outcome: "OK" or the AWS error code
+	err     error        // an internal cause, for the log
+	clean   func()       // removes a held body
+	idle    *idleDeadline
+	memory  share  // of the bodies held in memory
+	disk    share  // of their temporary files
+	client  string // the client, as per-client limits count it
+	pending bool   // waiting for a verdict: counted in Gateway.pending
+	close   bool   // answer and close, without reading the body
 }
 
 type exchangeKey struct{}
@@ -489,7 +489,7 @@ func (g *Gateway) end(x *exchange) {
 		x.clean()
 	}
 	if x.pending {
-		g.pending.leave(x.pendingIP)
+		g.pending.leave(x.client)
 	}
 	x.raw.charge = nil
 	x.memory.release()
