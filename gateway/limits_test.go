@@ -369,31 +369,37 @@ func TestSlowRejectedBody(t *testing.T) {
 	}
 }
 
-// TestLimitListener (item 9): past its limit, a LimitListener accepts no
-// connection until one closes; the gateway's server then serves it.
-func TestLimitListener(t *testing.T) {
-	e := newEnv(t, gateway.Config{})
+// limited serves e's gateway behind LimitListener(total, perClient) and
+// opens n idle connections to it.
+func limited(t *testing.T, e *env, total, perClient, n int) (addr string, idle []net.Conn) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := gateway.NewServer("", e.gw)
-	go srv.Serve(gateway.LimitListener(ln, 2, 0))
+	go srv.Serve(gateway.LimitListener(ln, total, perClient))
 	t.Cleanup(func() { srv.Close() })
-
-	var idle []net.Conn
-	for range 2 {
+	for range n {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { c.Close() })
 		idle = append(idle, c)
 	}
-	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/bucket/key", nil)
+	return ln.Addr().String(), idle
+}
+
+// getAsync sends a signed GET to addr on a connection of its own; the
+// channel gets its status, or 0 for no answer.
+func getAsync(t *testing.T, addr string) <-chan int {
+	req, _ := http.NewRequest("GET", "http://"+addr+"/bucket/key", nil)
 	mustSign(t, signer("s3"), req)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
 	done := make(chan int, 1)
 	go func() {
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			done <- 0
 			return
@@ -401,6 +407,14 @@ func TestLimitListener(t *testing.T) {
 		resp.Body.Close()
 		done <- resp.StatusCode
 	}()
+	return done
+}
+
+// TestLimitListener (item 9): past its limit, a LimitListener accepts no
+// connection until one closes; the gateway's server then serves it.
+func TestLimitListener(t *testing.T) {
+	addr, idle := limited(t, newEnv(t, gateway.Config{}), 2, 0, 2)
+	done := getAsync(t, addr)
 	select {
 	case code := <-done:
 		t.Fatalf("a third connection was served (%d) while two were open", code)
@@ -415,7 +429,22 @@ func TestLimitListener(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the third connection was not served after one closed")
 	}
-	idle[1].Close()
+}
+
+// TestLimitListenerPerClient (item 9): past its per-client limit, a
+// LimitListener closes a new connection from that address at once, and
+// serves the next one after one of its connections closed.
+func TestLimitListenerPerClient(t *testing.T) {
+	addr, idle := limited(t, newEnv(t, gateway.Config{}), 100, 3, 3)
+	time.Sleep(100 * time.Millisecond) // the three are accepted
+	if code := <-getAsync(t, addr); code != 0 {
+		t.Fatalf("a fourth connection from the same address was served (%d)", code)
+	}
+	idle[0].Close()
+	time.Sleep(100 * time.Millisecond)
+	if code := <-getAsync(t, addr); code != http.StatusOK {
+		t.Fatalf("after one closed: answer %d", code)
+	}
 }
 
 // TestTempBudget (item 10): bodies spilled to temporary files share
@@ -455,51 +484,5 @@ func TestTempBudget(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Errorf("%d temporary files left", len(left))
-	}
-}
-
-// TestLimitListenerPerClient (item 9): past its per-client limit, a
-// LimitListener closes a new connection from that address at once, and
-// serves the next one after one of its connections closed.
-func TestLimitListenerPerClient(t *testing.T) {
-	e := newEnv(t, gateway.Config{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := gateway.NewServer("", e.gw)
-	go srv.Serve(gateway.LimitListener(ln, 100, 3))
-	t.Cleanup(func() { srv.Close() })
-
-	var held []net.Conn
-	for range 3 {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, c)
-	}
-	get := func() (int, error) {
-		req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/bucket/key", nil)
-		mustSign(t, signer("s3"), req)
-		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		resp.Body.Close()
-		return resp.StatusCode, nil
-	}
-	time.Sleep(100 * time.Millisecond) // the three are accepted
-	if code, err := get(); err == nil {
-		t.Fatalf("a fourth connection from the same address was served (%d)", code)
-	}
-	held[0].Close()
-	time.Sleep(100 * time.Millisecond)
-	if code, err := get(); err != nil || code != http.StatusOK {
-		t.Fatalf("after one closed: %d %v", code, err)
-	}
-	for _, c := range held[1:] {
-		c.Close()
 	}
 }
