@@ -183,9 +183,9 @@ func (v *Verifier) parseHeader(r *request, value string) error {
 	r.amzDate = headerValue(r.req.Header, HeaderDate)
 	dateHeader := "x-amz-date"
 	if r.amzDate == "" {
-		// Without X-Amz-Date, AWS accepts an RFC 1123 Date header.
-		t, err := http.ParseTime(r.req.Header.Get("Date"))
-		if err != nil {
+		// Without X-Amz-Date, AWS reads the time from the Date header.
+		t, ok := parseDateHeader(r.req.Header["Date"])
+		if !ok {
 			return newError(ErrAccessDenied, "AWS authentication requires a valid Date or x-amz-date header")
 		}
 		r.amzDate, dateHeader = string(canonical.AppendTime(nil, t)), "date"

@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -246,4 +247,50 @@ func TestAWS4FetchNode(t *testing.T) {
 		missingClient(t, "aws4fetch is not installed; install it with: npm ci --prefix interop/node --no-audit --no-fund (from the repository root)")
 	}
 	testServiceSigner(t, append(serviceOps, "GetDotSegments", "PresignedGet"), "node", filepath.Join(nodeDir, "aws4fetch_service.js"))
+}
+
+// TestBotocoreDateHeader: botocore signs a request that carries a Date
+// header with that Date (formatdate's "-0000" zone) and no X-Amz-Date, for
+// S3 and other services alike. Amazon S3 reads the request time from it;
+// so must we: accepted with the right secret, refused with another, and
+// refused once the Date is changed after signing.
+func TestBotocoreDateHeader(t *testing.T) {
+	requireBoto3(t)
+	verifier := &sigv4.Verifier{
+		Keys:     sigv4.NewKeyring(sigv4.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey}),
+		Regions:  []string{region},
+		Services: []string{serviceName, "s3"},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res, err := verifier.Verify(r)
+		if err == nil {
+			_, err = io.ReadAll(res.Body)
+		}
+		var e *sigv4.Error
+		switch {
+		case errors.As(err, &e):
+			http.Error(w, e.Code, e.Status)
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	for _, v := range verdicts {
+		t.Run(v.name, func(t *testing.T) {
+			got := runScript(t, clientEnv(t, v.secret), "python3", filepath.Join("testdata", "botocore_date.py"), srv.URL, serviceName)
+			want := []struct{ op, code string }{{"DateHeader", v.code}, {"DateHeaderS3", v.code}, {"DateTampered", "SignatureDoesNotMatch"}}
+			if len(got) != len(want) {
+				t.Fatalf("client reported %+v", got)
+			}
+			for i, r := range got {
+				code := cmp.Or(r.Code, "OK")
+				if r.Op != want[i].op || code != want[i].code {
+					t.Errorf("%s (Date: %s): %d %s, want %s %s", r.Op, r.SHA256, r.Status, code, want[i].op, want[i].code)
+				}
+				if !strings.HasSuffix(r.SHA256, " -0000") {
+					t.Errorf("%s: Date %q, not formatdate's", r.Op, r.SHA256)
+				}
+			}
+		})
+	}
 }
