@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -23,7 +22,10 @@ them: environment, --profile or AWS_PROFILE, ~/.aws/config and credentials,
 SSO, credential_process, container or instance metadata), sends it and
 streams the response to standard output. The service and region come from
 the host name (bucket.s3.eu-west-1.amazonaws.com is s3 in eu-west-1) unless
---service and --region say otherwise.
+--service and --region say otherwise, with the name the service signs with
+(bedrock-runtime signs as bedrock, email as ses, an IoT *-ats data endpoint
+as iotdata). An S3 Multi-Region Access Point (*.mrap.accesspoint.s3-global)
+is signed with SigV4a for the region set "*".
 
 Uploads to S3 with -T from standard input, or of files over --stream-over,
 go as aws-chunked streams: signed 64 KiB chunks by default,
@@ -159,6 +161,10 @@ func (o *curlOptions) signer(ctx context.Context, u *url.URL) (*sigv4.Signer, er
 	if region == "" {
 		region = id.region
 	}
+	mrap := isMRAPHost(u.Host)
+	if mrap && region == "" {
+		region = "us-east-1" // not signed: SigV4a signs the region set
+	}
 	if service == "" || region == "" {
 		return nil, fmt.Errorf("cannot tell the service and region of %s from its name: pass --service and --region (e.g. --service s3 --region us-east-1)", u.Host)
 	}
@@ -168,8 +174,13 @@ func (o *curlOptions) signer(ctx context.Context, u *url.URL) (*sigv4.Signer, er
 	}
 	s := &sigv4.Signer{Credentials: id.creds, Region: region, Service: service,
 		UnsignedPayload: o.unsignedPayload, Now: now}
-	if o.sigv4a || o.regionSet != "" {
-		s.RegionSet = splitList(cmp.Or(o.regionSet, region))
+	switch {
+	case o.regionSet != "":
+		s.RegionSet = splitList(o.regionSet)
+	case mrap: // a Multi-Region Access Point takes SigV4a for any region
+		s.RegionSet = mrapRegionSet
+	case o.sigv4a:
+		s.RegionSet = []string{region}
 	}
 	return s, nil
 }

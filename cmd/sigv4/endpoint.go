@@ -2,6 +2,7 @@ package main
 
 import (
 	"net"
+	"slices"
 	"strings"
 )
 
@@ -29,6 +30,9 @@ func inferScope(host string) (service, region string) {
 		return "", ""
 	}
 	labels := strings.Split(rest, ".")
+	if isMRAP(labels) {
+		return "s3", "" // SigV4a, for every region: see mrapRegionSet
+	}
 	for i := len(labels) - 1; i >= 0; i-- {
 		if !isRegion(labels[i]) {
 			continue
@@ -36,6 +40,9 @@ func inferScope(host string) (service, region string) {
 		region = labels[i]
 		if i+1 < len(labels) { // "domain.us-east-1.es.amazonaws.com"
 			return serviceLabel(labels[i+1]), region
+		}
+		if s := signingName(labels[:i]); s != "" {
+			return s, region
 		}
 		for j := i - 1; j >= 0; j-- {
 			if s := serviceLabel(labels[j]); s != "" {
@@ -51,11 +58,52 @@ func inferScope(host string) (service, region string) {
 			return "s3", r
 		}
 	}
+	if s := signingName(labels); s != "" {
+		return s, "us-east-1"
+	}
 	if s := serviceLabel(labels[len(labels)-1]); s != "" {
 		return s, "us-east-1"
 	}
 	return "", ""
 }
+
+// signingName looks up the labels that precede the region in
+// signingNames, the longest endpoint prefix first: "runtime.sagemaker"
+// signs as sagemaker, "data.iotevents" as ioteventsdata. An IoT data
+// endpoint's account-specific label ("a1b2c3-ats") stands for "data-ats".
+func signingName(labels []string) string {
+	for k := range labels {
+		prefix := slices.Clone(labels[k:])
+		if strings.HasSuffix(prefix[0], "-ats") {
+			prefix[0] = "data-ats"
+		}
+		if s, ok := signingNames[strings.Join(prefix, ".")]; ok {
+			return s
+		}
+	}
+	return ""
+}
+
+// isMRAP reports whether labels (the host name less its AWS suffix) name
+// an S3 Multi-Region Access Point: ALIAS.mrap.accesspoint.s3-global. It
+// has no region: requests are signed with SigV4a for the region set "*".
+func isMRAP(labels []string) bool {
+	n := len(labels)
+	return n >= 4 && labels[n-3] == "mrap" && labels[n-2] == "accesspoint" && labels[n-1] == "s3-global"
+}
+
+// isMRAPHost reports whether host is an S3 Multi-Region Access Point's.
+func isMRAPHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	rest, ok := strings.CutSuffix(strings.ToLower(strings.TrimSuffix(host, ".")), ".amazonaws.com")
+	return ok && isMRAP(strings.Split(rest, "."))
+}
+
+// mrapRegionSet is the region set of a Multi-Region Access Point's
+// requests.
+var mrapRegionSet = []string{"*"}
 
 // serviceLabel maps a hostname label to the signing name of its service,
 // or "" for labels that name none ("dualstack", "fips").
