@@ -58,6 +58,7 @@ var (
 	ErrInternalError                     = code("InternalError", http.StatusInternalServerError)
 	ErrInvalidAccessKeyID                = code("InvalidAccessKeyId", http.StatusForbidden)
 	ErrInvalidArgument                   = code("InvalidArgument", http.StatusBadRequest)
+	ErrInvalidDigest                     = code("InvalidDigest", http.StatusBadRequest)
 	ErrInvalidRequest                    = code("InvalidRequest", http.StatusBadRequest)
 	ErrInvalidToken                      = code("InvalidToken", http.StatusBadRequest)
 	ErrMalformedTrailerError             = code("MalformedTrailerError", http.StatusBadRequest)

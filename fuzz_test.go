@@ -45,7 +45,7 @@ var fzStatus = func() map[string]int {
 	m := map[string]int{}
 	for _, e := range []*sigv4.Error{
 		sigv4.ErrAccessDenied, sigv4.ErrAuthorizationHeaderMalformed, sigv4.ErrAuthorizationQueryParametersError,
-		sigv4.ErrBadDigest, sigv4.ErrExpiredToken, sigv4.ErrIncompleteBody, sigv4.ErrInternalError,
+		sigv4.ErrBadDigest, sigv4.ErrInvalidDigest, sigv4.ErrExpiredToken, sigv4.ErrIncompleteBody, sigv4.ErrInternalError,
 		sigv4.ErrInvalidAccessKeyID, sigv4.ErrInvalidArgument, sigv4.ErrInvalidRequest, sigv4.ErrInvalidToken,
 		sigv4.ErrMaxMessageLengthExceeded, sigv4.ErrMissingSecurityHeader, sigv4.ErrNotImplemented,
 		sigv4.ErrRequestHeaderSectionTooLarge, sigv4.ErrRequestTimeTooSkewed, sigv4.ErrSignatureDoesNotMatch,

@@ -86,7 +86,10 @@ type Result struct {
 	// match. With a streaming payload it is the decoded data: a signed
 	// chunk is released only once its signature matched, and the end comes
 	// only once the final chunk, the trailers and their checksums checked
-	// out. Closing it closes the request body.
+	// out. For Amazon S3, whatever the mode, a body that does not match
+	// its Content-MD5 header fails at its end with BadDigest (a malformed
+	// one is refused by Verify: InvalidDigest). Closing it closes the
+	// request body.
 	Body io.ReadCloser
 	// ContentLength is the length of Body: x-amz-decoded-content-length
 	// for a streaming payload, otherwise the request's ContentLength (-1
@@ -145,6 +148,11 @@ func (v *Verifier) Verify(req *http.Request) (*Result, error) {
 	length := req.ContentLength
 	if stream != nil {
 		body, length = stream.body(r, key, v.MaxChunkSize), stream.length
+	}
+	if v.s3(r) {
+		if body, err = checkContentMD5(req.Header, body); err != nil {
+			return nil, err
+		}
 	}
 	return &Result{
 		Algorithm: r.auth.Algorithm, Identity: id, Scope: r.scope, Time: r.time, Presigned: r.presigned,
@@ -691,6 +699,7 @@ func (b *hashedBody) Read(p []byte) (int, error) {
 		var got [sha256.Size]byte
 		if !hmac.Equal(b.hash.Sum(got[:0]), b.want[:]) {
 			err = newError(ErrXAmzContentSHA256Mismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.")
+			n = 0 // the last bytes of a body that failed are not released
 		}
 		b.err = err
 	case errors.Is(err, io.ErrUnexpectedEOF):

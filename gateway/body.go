@@ -213,8 +213,11 @@ func (l *lastByte) Read(p []byte) (int, error) {
 	if err == nil {
 		_, err = l.r.Peek(1)
 	}
-	if err != io.EOF {
-		return n, err
+	switch {
+	case err == nil:
+		return n, nil
+	case err != io.EOF:
+		return 0, err
 	}
 	l.done = true
 	if e := l.check(); e != nil {
@@ -281,7 +284,7 @@ func (b *guardedBody) Read(p []byte) (int, error) {
 	if err != nil && err != io.EOF {
 		e := bodyError(err)
 		b.failed.Store(e)
-		return n, e
+		return 0, e // bytes that came with a failure are not released
 	}
 	return n, err
 }

@@ -1,0 +1,112 @@
+package sigv4_test
+
+import (
+	"crypto/md5"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/sigv4/sigv4"
+	"github.com/sigv4/sigv4/chunked"
+)
+
+// TestContentMD5: in every payload mode, an S3 body that matches its
+// Content-MD5 reads to its end; one byte off, it ends in BadDigest; a
+// malformed value is InvalidDigest from Verify; outside S3 the header is
+// the service's business.
+func TestContentMD5(t *testing.T) {
+	body := strings.Repeat("the object's bytes, as they were sent\n", 500) // 19 KiB: three chunks
+	sum := md5.Sum([]byte(body))
+	good := base64.StdEncoding.EncodeToString(sum[:])
+	other := md5.Sum([]byte(body + "!"))
+	bad := base64.StdEncoding.EncodeToString(other[:])
+	modes := map[string]func(t *testing.T, req *http.Request){
+		"hex": func(t *testing.T, req *http.Request) { mustSignT(t, testSigner("s3"), req) },
+		"unsigned": func(t *testing.T, req *http.Request) {
+			s := testSigner("s3")
+			s.UnsignedPayload = true
+			mustSignT(t, s, req)
+		},
+		"streaming": func(t *testing.T, req *http.Request) {
+			if err := chunked.Sign(testSigner("s3"), req, chunked.Options{ChunkSize: 8 << 10}); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"streaming-trailer": func(t *testing.T, req *http.Request) {
+			if err := chunked.Sign(testSigner("s3"), req, chunked.Options{Unsigned: true, Checksum: "CRC32"}); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}
+	v := testVerifier(testTime)
+	for name, sign := range modes {
+		for _, tc := range []struct {
+			md5, code string // code "" : accepted
+			atVerify  bool
+		}{
+			{good, "", false},
+			{bad, "BadDigest", false},
+			{"not base64!", "InvalidDigest", true},
+			{base64.StdEncoding.EncodeToString([]byte("short")), "InvalidDigest", true},
+		} {
+			req := newRequest(t, "PUT", "https://bucket.s3.amazonaws.com/key", body)
+			req.Header.Set("Content-MD5", tc.md5)
+			sign(t, req)
+			res, err := v.Verify(onTheWire(t, req))
+			if tc.atVerify {
+				checkErrCode(t, name, err, tc.code)
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s %s: %v", name, tc.md5, err)
+			}
+			got, err := io.ReadAll(res.Body)
+			if tc.code == "" {
+				if err != nil || string(got) != body {
+					t.Errorf("%s: read %q, %v", name, got, err)
+				}
+				continue
+			}
+			checkErrCode(t, name, err, tc.code)
+		}
+	}
+
+	// An empty body is checked at once.
+	req := newRequest(t, "PUT", "https://bucket.s3.amazonaws.com/empty", "")
+	req.Header.Set("Content-MD5", good)
+	mustSignT(t, testSigner("s3"), req)
+	_, err := v.Verify(onTheWire(t, req))
+	checkErrCode(t, "empty", err, "BadDigest")
+
+	// Outside S3, Content-MD5 is not the verifier's to check.
+	req = newRequest(t, "PUT", "https://example.execute-api.us-east-1.amazonaws.com/prod/x", body)
+	req.Header.Set("Content-MD5", bad)
+	mustSignT(t, testSigner("execute-api"), req)
+	res, err := v.Verify(onTheWire(t, req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(res.Body); err != nil || string(got) != body {
+		t.Errorf("execute-api: read %q, %v", got, err)
+	}
+}
+
+func mustSignT(t *testing.T, s *sigv4.Signer, req *http.Request) {
+	t.Helper()
+	if err := s.Sign(req); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func checkErrCode(t *testing.T, what string, err error, code string) {
+	t.Helper()
+	var e *sigv4.Error
+	if !errors.As(err, &e) || e.Code != code {
+		t.Errorf("%s: %v, want %s", what, err, code)
+	} else if !strings.Contains(e.Message, "Content-MD5") {
+		t.Errorf("%s: message %q", what, e.Message)
+	}
+}
