@@ -1,59 +1,144 @@
 package sigv4
 
 import (
-	"bytes"
 	"crypto/md5"
+	"crypto/subtle"
 	"encoding/base64"
 	"hash"
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/sigv4/sigv4/internal/chunk"
 )
 
-// Amazon S3 checks a body against its Content-MD5 header, whatever the
-// payload mode: a malformed value is InvalidDigest, a body that does not
-// match is BadDigest. Result.Body does the same, computing the digest as
-// the body is read: it ends in BadDigest instead of io.EOF.
+// Amazon S3 checks a body against its Content-MD5 header and its
+// x-amz-checksum-* header, whatever the payload mode: a malformed value is
+// refused at once (InvalidDigest, InvalidRequest), a body that does not
+// match fails at its end (BadDigest). Result.Body does the same, computing
+// the digests as the body is read.
 
-// checkContentMD5 returns body, checked against the request's Content-MD5
-// if it has one.
-func checkContentMD5(h http.Header, body io.ReadCloser) (io.ReadCloser, error) {
-	values := h["Content-Md5"]
-	if len(values) == 0 {
-		return body, nil
-	}
-	want, err := base64.StdEncoding.DecodeString(strings.TrimSpace(values[0]))
-	if len(values) != 1 || err != nil || len(want) != md5.Size {
-		return nil, newError(ErrInvalidDigest, "The Content-MD5 you specified was invalid.")
-	}
-	if body == http.NoBody {
-		if sum := md5.Sum(nil); !bytes.Equal(sum[:], want) {
-			return nil, errBadMD5()
-		}
-		return body, nil
-	}
-	return &digestBody{ReadCloser: body, h: md5.New(), want: want, fail: errBadMD5}, nil
+// checksumHeaders are the checksum headers S3 reads, canonical case.
+var checksumHeaders = []string{
+	"X-Amz-Checksum-Crc32", "X-Amz-Checksum-Crc32c", "X-Amz-Checksum-Crc64nvme",
+	"X-Amz-Checksum-Sha1", "X-Amz-Checksum-Sha256",
 }
 
-func errBadMD5() error {
-	return newError(ErrBadDigest, "The Content-MD5 you specified did not match what we received.")
-}
+// headerSDKChecksumAlgorithm names the algorithm of the checksum an SDK
+// sent, in a header or a trailer.
+const headerSDKChecksumAlgorithm = "X-Amz-Sdk-Checksum-Algorithm"
 
-// digestBody fails at its end if the digest of what was read is not want.
-type digestBody struct {
-	io.ReadCloser
+// digest is one check of a body: its hash and the value sent.
+type digest struct {
 	h    hash.Hash
 	want []byte
 	fail func() error
 }
 
+// checkDigests returns body, checked against the digests its headers
+// declare. CompleteMultipartUpload is left alone: its checksum headers
+// are the object's, not its XML body's.
+func checkDigests(req *http.Request, body io.ReadCloser) (io.ReadCloser, error) {
+	if req.Method == http.MethodPost && strings.Contains(req.URL.RawQuery, "uploadId=") {
+		return body, nil
+	}
+	var checks []digest
+	md, err := contentMD5(req.Header)
+	if err != nil {
+		return nil, err
+	}
+	if md.h != nil {
+		checks = append(checks, md)
+	}
+	sum, err := checksumHeader(req.Header)
+	if err != nil {
+		return nil, err
+	}
+	if sum.h != nil {
+		checks = append(checks, sum)
+	}
+	if len(checks) == 0 {
+		return body, nil
+	}
+	if body == http.NoBody {
+		return body, endOf(checks)
+	}
+	return &digestBody{ReadCloser: body, checks: checks}, nil
+}
+
+func contentMD5(h http.Header) (digest, error) {
+	values := h["Content-Md5"]
+	if len(values) == 0 {
+		return digest{}, nil
+	}
+	want, err := base64.StdEncoding.DecodeString(strings.TrimSpace(values[0]))
+	if len(values) != 1 || err != nil || len(want) != md5.Size {
+		return digest{}, newError(ErrInvalidDigest, "The Content-MD5 you specified was invalid.")
+	}
+	return digest{h: md5.New(), want: want, fail: func() error {
+		return newError(ErrBadDigest, "The Content-MD5 you specified did not match what we received.")
+	}}, nil
+}
+
+// checksumHeader reads the one x-amz-checksum-* header of a request, and
+// checks it against x-amz-sdk-checksum-algorithm if that is sent too.
+func checksumHeader(h http.Header) (digest, error) {
+	var name string
+	for _, n := range checksumHeaders {
+		if len(h[n]) == 0 {
+			continue
+		}
+		if name != "" || len(h[n]) > 1 {
+			return digest{}, newError(ErrInvalidRequest, "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+		}
+		name = n
+	}
+	if name == "" {
+		return digest{}, nil
+	}
+	lower := strings.ToLower(name)
+	if alg := headerValue(h, headerSDKChecksumAlgorithm); alg != "" && chunk.ChecksumName(alg) != lower {
+		return digest{}, newError(ErrInvalidRequest, "Value for x-amz-sdk-checksum-algorithm header is invalid.")
+	}
+	d := digest{h: chunk.NewChecksum(lower)}
+	want, err := base64.StdEncoding.DecodeString(strings.TrimSpace(h[name][0]))
+	if err != nil || len(want) != d.h.Size() {
+		return digest{}, newError(ErrInvalidRequest, "Value for "+lower+" header is invalid.")
+	}
+	d.want = want
+	d.fail = func() error {
+		return newError(ErrBadDigest, "The "+lower+" you specified did not match the calculated checksum.")
+	}
+	return d, nil
+}
+
+// endOf checks the digests of a body read to its end.
+func endOf(checks []digest) error {
+	var sum [64]byte
+	for _, c := range checks {
+		if subtle.ConstantTimeCompare(c.h.Sum(sum[:0]), c.want) != 1 {
+			return c.fail()
+		}
+	}
+	return nil
+}
+
+// digestBody fails at its end if a digest of what was read is not the
+// one sent. The bytes of the read that found the failure are not
+// released.
+type digestBody struct {
+	io.ReadCloser
+	checks []digest
+}
+
 func (d *digestBody) Read(p []byte) (int, error) {
 	n, err := d.ReadCloser.Read(p)
-	d.h.Write(p[:n])
+	for _, c := range d.checks {
+		c.h.Write(p[:n])
+	}
 	if err == io.EOF {
-		var sum [md5.Size]byte
-		if !bytes.Equal(d.h.Sum(sum[:0]), d.want) {
-			return 0, d.fail() // the last bytes of a body that failed are not released
+		if e := endOf(d.checks); e != nil {
+			return 0, e
 		}
 	}
 	return n, err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/chunked"
+	"github.com/sigv4/sigv4/internal/chunk"
 )
 
 // TestContentMD5: in every payload mode, an S3 body that matches its
@@ -108,5 +109,94 @@ func checkErrCode(t *testing.T, what string, err error, code string) {
 		t.Errorf("%s: %v, want %s", what, err, code)
 	} else if !strings.Contains(e.Message, "Content-MD5") {
 		t.Errorf("%s: message %q", what, e.Message)
+	}
+}
+
+// TestChecksumHeaders: an S3 body is checked against its
+// x-amz-checksum-* header, for every algorithm, in every payload mode:
+// right value accepted, one byte off BadDigest at the end; a malformed
+// value, two checksum headers, or an x-amz-sdk-checksum-algorithm naming
+// another algorithm are refused by Verify (InvalidRequest).
+func TestChecksumHeaders(t *testing.T) {
+	body := strings.Repeat("checksummed bytes\n", 1000)
+	v := testVerifier(testTime)
+	value := func(name, data string) string {
+		h := chunk.NewChecksum(name)
+		h.Write([]byte(data))
+		return base64.StdEncoding.EncodeToString(h.Sum(nil))
+	}
+	send := func(mode string, headers map[string]string) (*sigv4.Result, error) {
+		req := newRequest(t, "PUT", "https://bucket.s3.amazonaws.com/key", body)
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		switch mode {
+		case "hex":
+			mustSignT(t, testSigner("s3"), req)
+		case "unsigned":
+			s := testSigner("s3")
+			s.UnsignedPayload = true
+			mustSignT(t, s, req)
+		case "streaming":
+			if err := chunked.Sign(testSigner("s3"), req, chunked.Options{ChunkSize: 8 << 10}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return v.Verify(onTheWire(t, req))
+	}
+	for _, mode := range []string{"hex", "unsigned", "streaming"} {
+		for _, name := range []string{"x-amz-checksum-crc32", "x-amz-checksum-crc32c", "x-amz-checksum-crc64nvme", "x-amz-checksum-sha1", "x-amz-checksum-sha256"} {
+			alg := strings.ToUpper(strings.TrimPrefix(name, "x-amz-checksum-"))
+			res, err := send(mode, map[string]string{name: value(name, body), "X-Amz-Sdk-Checksum-Algorithm": alg})
+			if err != nil {
+				t.Fatalf("%s %s: %v", mode, name, err)
+			}
+			if got, err := io.ReadAll(res.Body); err != nil || string(got) != body {
+				t.Errorf("%s %s: read %d bytes, %v", mode, name, len(got), err)
+			}
+			res, err = send(mode, map[string]string{name: value(name, body+"!")})
+			if err != nil {
+				t.Fatalf("%s %s: %v", mode, name, err)
+			}
+			_, err = io.ReadAll(res.Body)
+			checkCodeMsg(t, mode+" "+name, err, "BadDigest", name)
+			_, err = send(mode, map[string]string{name: "AAAA"})
+			checkCodeMsg(t, mode+" "+name+" malformed", err, "InvalidRequest", name)
+		}
+		_, err := send(mode, map[string]string{"x-amz-checksum-crc32": value("x-amz-checksum-crc32", body), "x-amz-checksum-sha1": value("x-amz-checksum-sha1", body)})
+		checkCodeMsg(t, mode+" two", err, "InvalidRequest", "single x-amz-checksum-")
+		_, err = send(mode, map[string]string{"x-amz-checksum-crc32": value("x-amz-checksum-crc32", body), "X-Amz-Sdk-Checksum-Algorithm": "SHA256"})
+		checkCodeMsg(t, mode+" other algorithm", err, "InvalidRequest", "x-amz-sdk-checksum-algorithm")
+		// With Content-MD5 too: both are checked.
+		res, err := send(mode, map[string]string{"x-amz-checksum-crc32": value("x-amz-checksum-crc32", body), "Content-MD5": md5Of(body + "!")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = io.ReadAll(res.Body)
+		checkCodeMsg(t, mode+" md5 off", err, "BadDigest", "Content-MD5")
+	}
+	// CompleteMultipartUpload's checksum is the object's, not its body's.
+	req := newRequest(t, "POST", "https://bucket.s3.amazonaws.com/key?uploadId=abc", "<CompleteMultipartUpload/>")
+	req.Header.Set("x-amz-checksum-crc32", value("x-amz-checksum-crc32", "the object"))
+	mustSignT(t, testSigner("s3"), req)
+	res, err := v.Verify(onTheWire(t, req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(res.Body); err != nil {
+		t.Errorf("CompleteMultipartUpload: %v", err)
+	}
+}
+
+func md5Of(s string) string {
+	sum := md5.Sum([]byte(s))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+func checkCodeMsg(t *testing.T, what string, err error, code, inMessage string) {
+	t.Helper()
+	var e *sigv4.Error
+	if !errors.As(err, &e) || e.Code != code || !strings.Contains(e.Message, inMessage) {
+		t.Errorf("%s: %v, want %s about %s", what, err, code, inMessage)
 	}
 }

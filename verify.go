@@ -87,9 +87,10 @@ type Result struct {
 	// chunk is released only once its signature matched, and the end comes
 	// only once the final chunk, the trailers and their checksums checked
 	// out. For Amazon S3, whatever the mode, a body that does not match
-	// its Content-MD5 header fails at its end with BadDigest (a malformed
-	// one is refused by Verify: InvalidDigest). Closing it closes the
-	// request body.
+	// its Content-MD5 or x-amz-checksum-* header fails at its end with
+	// BadDigest (Verify refuses a malformed one: InvalidDigest,
+	// InvalidRequest). A read that finds a failure returns no bytes.
+	// Closing it closes the request body.
 	Body io.ReadCloser
 	// ContentLength is the length of Body: x-amz-decoded-content-length
 	// for a streaming payload, otherwise the request's ContentLength (-1
@@ -150,7 +151,7 @@ func (v *Verifier) Verify(req *http.Request) (*Result, error) {
 		body, length = stream.body(r, key, v.MaxChunkSize), stream.length
 	}
 	if v.s3(r) {
-		if body, err = checkContentMD5(req.Header, body); err != nil {
+		if body, err = checkDigests(req, body); err != nil {
 			return nil, err
 		}
 	}

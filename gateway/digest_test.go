@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"crypto/md5"
 	"encoding/base64"
+	"hash/crc32"
 	"net/http"
 	"testing"
 
@@ -10,11 +11,11 @@ import (
 	"github.com/sigv4/sigv4/gateway"
 )
 
-// TestContentMD5Forward: in every payload mode, an upload whose body does
-// not match its Content-MD5 is answered BadDigest and the upstream gets
-// no complete request; with the right digest it gets the body and the
-// header.
-func TestContentMD5Forward(t *testing.T) {
+// TestDigestForward: in every payload mode, an upload whose body does not
+// match its Content-MD5 or x-amz-checksum-crc32 is answered BadDigest and
+// the upstream gets no complete request; with the right digest it gets
+// the body and the header.
+func TestDigestForward(t *testing.T) {
 	data := testData(200 << 10)
 	sum := md5.Sum(data)
 	good := base64.StdEncoding.EncodeToString(sum[:])
@@ -29,22 +30,36 @@ func TestContentMD5Forward(t *testing.T) {
 		},
 		"streaming": chunkedSign(chunked.Options{ChunkSize: 16 << 10}),
 	}
+	crc := crc32.ChecksumIEEE(data)
+	checksum := base64.StdEncoding.EncodeToString([]byte{byte(crc >> 24), byte(crc >> 16), byte(crc >> 8), byte(crc)})
 	for name, sign := range modes {
+		for _, header := range []string{"Content-MD5", "X-Amz-Checksum-Crc32"} {
+			good := good
+			if header != "Content-MD5" {
+				good = checksum
+			}
+			testDigestForward(t, name+"/"+header, sign, header, good, data, corrupt)
+		}
+	}
+}
+
+func testDigestForward(t *testing.T, name string, sign func(*testing.T, *http.Request), header, good string, data, corrupt []byte) {
+	{
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, gateway.Config{})
 			req := e.request(t, "PUT", "/bucket/key", data)
-			req.Header.Set("Content-MD5", good)
+			req.Header.Set(header, good)
 			sign(t, req)
 			if resp := e.do(t, req); resp.StatusCode != http.StatusOK {
 				t.Fatalf("the right digest: answer %d: %s", resp.StatusCode, resp.Body)
 			}
 			got := e.received(t)
-			if len(got) != 1 || !got[0].Complete || string(got[0].Body) != string(data) || got[0].Header.Get("Content-Md5") != good {
+			if len(got) != 1 || !got[0].Complete || string(got[0].Body) != string(data) || got[0].Header.Get(header) != good {
 				t.Fatalf("the upstream received %d requests", len(got))
 			}
 
 			req = e.request(t, "PUT", "/bucket/key", corrupt)
-			req.Header.Set("Content-MD5", good)
+			req.Header.Set(header, good)
 			sign(t, req)
 			checkError(t, e.do(t, req), http.StatusBadRequest, "BadDigest")
 			checkNoneComplete(t, e.received(t)[1:])
