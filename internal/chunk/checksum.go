@@ -35,7 +35,7 @@ func NewChecksum(name string) hash.Hash {
 	case ChecksumCRC32C:
 		return crc32.New(castagnoli)
 	case ChecksumCRC64NVME:
-		return crc64.New(nvme)
+		return newCRC64NVME()
 	case ChecksumSHA1:
 		return sha1.New()
 	case ChecksumSHA256:
