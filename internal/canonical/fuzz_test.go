@@ -137,30 +137,26 @@ func uriEncode(s []byte, keepSlash bool) string {
 	return b.String()
 }
 
-// refNormalized is the reference canonical URI of every service but S3:
-// empty and "." segments dropped, ".." drops the segment before it, a path
-// that ends in a directory ("/", "/.", "/..") keeps its trailing slash, and
-// each remaining segment is URI-encoded as it stands (so escapes are
-// encoded a second time).
+// refNormalized is the reference canonical URI of every service but S3,
+// as botocore's remove_dot_segments computes it: empty and "." segments
+// dropped, ".." drops the segment before it, a trailing slash kept only if
+// the path has one and something is left, and each remaining segment
+// URI-encoded as it stands (so escapes are encoded a second time).
 func refNormalized(path string) string {
 	var stack []string
-	dir := false
 	for _, seg := range strings.Split(path, "/") {
 		switch seg {
 		case "", ".":
-			dir = true
 		case "..":
 			if len(stack) > 0 {
 				stack = stack[:len(stack)-1]
 			}
-			dir = true
 		default:
 			stack = append(stack, uriEncode([]byte(seg), false))
-			dir = false
 		}
 	}
 	out := "/" + strings.Join(stack, "/")
-	if dir && len(stack) > 0 {
+	if strings.HasSuffix(path, "/") && len(stack) > 0 {
 		out += "/"
 	}
 	return out

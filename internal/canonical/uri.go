@@ -110,12 +110,13 @@ func appendPathByte(b []byte, c byte) []byte {
 	return appendEncoded(b, c)
 }
 
-// appendNormalizedPath removes "." and ".." segments and collapses repeated
-// slashes (RFC 3986 section 5.2.4), keeping a trailing slash, and encodes
-// each remaining segment.
+// appendNormalizedPath removes "." and ".." segments (RFC 3986 section
+// 5.2.4) and empty ones, and encodes each remaining segment. As in the
+// SDKs (botocore, the JS SDK v3, smithy-rs), the result ends with a slash
+// only if the path does and something is left: "/a/b/." is "/a/b", and
+// "/a/b/../" is "/a/".
 func appendNormalizedPath(b []byte, path string) []byte {
 	start := len(b)
-	dir := false // whether the path ends as a directory: "/", "/." or "/.."
 	for i := 0; i <= len(path); {
 		j := i
 		for j < len(path) && path[j] != '/' {
@@ -125,19 +126,16 @@ func appendNormalizedPath(b []byte, path string) []byte {
 		i = j + 1
 		switch seg {
 		case "", ".":
-			dir = true
 		case "..":
 			b = b[:lastSlash(b, start)]
-			dir = true
 		default:
 			b = append(b, '/')
 			for k := 0; k < len(seg); k++ {
 				b = appendEncoded(b, seg[k])
 			}
-			dir = false
 		}
 	}
-	if len(b) == start || dir {
+	if len(b) == start || path[len(path)-1] == '/' {
 		b = append(b, '/')
 	}
 	return b
