@@ -259,6 +259,7 @@ func TestMemoryBudget(t *testing.T) {
 	if resp, err := held.answer(5 * time.Second); err != nil || resp == nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("the held upload: %v %v", resp, err)
 	}
+	e.metricSettles(t, "sigv4_gateway_buffered_bytes", 0) // its handler ends after its answer
 	if resp := e.do(t, put(b)); resp.StatusCode != http.StatusOK {
 		t.Fatalf("after the budget freed: answer %d: %s", resp.StatusCode, resp.Body)
 	}
@@ -298,7 +299,7 @@ func TestPendingPerIP(t *testing.T) {
 	for _, h := range held {
 		h.Close()
 	}
-	time.Sleep(200 * time.Millisecond)
+	e.metricSettles(t, "sigv4_gateway_requests_in_flight", 0)
 	req := e.request(t, "GET", "/bucket/key", nil)
 	mustSign(t, signer("s3"), req)
 	if resp := e.do(t, req); resp.StatusCode != http.StatusOK {
@@ -472,6 +473,7 @@ func TestTempBudget(t *testing.T) {
 	if resp, err := held.answer(5 * time.Second); err != nil || resp == nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("the held upload: %v %v", resp, err)
 	}
+	e.metricSettles(t, "sigv4_gateway_temp_bytes", 0) // its handler ends after its answer
 	if resp := e.do(t, put(b)); resp.StatusCode != http.StatusOK {
 		t.Fatalf("after the held one: answer %d: %s", resp.StatusCode, resp.Body)
 	}
