@@ -176,11 +176,29 @@ func (v *Verifier) parse(r *request) error {
 		return v.parseQuery(r)
 	case len(authHeaders) == 1:
 		return v.parseHeader(r, authHeaders[0])
+	case isSigV2Query(req.URL.RawQuery):
+		return errSigV2("presigned URL")
 	}
 	return newError(ErrAccessDenied, "Request is not signed: it has neither an Authorization header nor X-Amz-Signature.")
 }
 
+// errSigV2 refuses a request signed with AWS Signature Version 2 as
+// Amazon S3 does where it accepts only SigV4, saying what it saw.
+func errSigV2(form string) error {
+	return newError(ErrInvalidRequest, "The authorization mechanism you have provided is not supported. Please use "+
+		canonical.AlgorithmHMAC+". (This is an AWS Signature Version 2 "+form+", which this endpoint does not accept.)")
+}
+
+// isSigV2Query reports whether a query carries a SigV2 signature: the
+// AWSAccessKeyId and Signature parameters.
+func isSigV2Query(rawQuery string) bool {
+	return authz.QueryValue(rawQuery, "AWSAccessKeyId") != "" && authz.QueryValue(rawQuery, "Signature") != ""
+}
+
 func (v *Verifier) parseHeader(r *request, value string) error {
+	if strings.HasPrefix(value, "AWS ") {
+		return errSigV2("Authorization header")
+	}
 	if !strings.HasPrefix(value, "AWS4-") {
 		return newError(ErrInvalidRequest, "The authorization mechanism you have provided is not supported. Please use "+canonical.AlgorithmHMAC+".")
 	}

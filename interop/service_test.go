@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -292,5 +293,73 @@ func TestBotocoreDateHeader(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSigV2Refused: requests signed with AWS Signature Version 2, by
+// botocore's HmacV1Auth (header) and HmacV1QueryAuth (presigned URL) and
+// by s3cmd signurl, are refused as Amazon S3 refuses them where it takes
+// only SigV4 (InvalidRequest), with a message that names SigV2, not
+// taken for unsigned requests.
+func TestSigV2Refused(t *testing.T) {
+	requireBoto3(t)
+	var mu sync.Mutex
+	var messages []string
+	verifier := &sigv4.Verifier{
+		Keys:    sigv4.NewKeyring(sigv4.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey}),
+		Regions: []string{region}, Services: []string{"s3"},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := verifier.Verify(r)
+		var e *sigv4.Error
+		if !errors.As(err, &e) {
+			http.Error(w, "accepted", http.StatusOK)
+			return
+		}
+		mu.Lock()
+		messages = append(messages, e.Message)
+		mu.Unlock()
+		http.Error(w, e.Code, e.Status)
+	}))
+	defer srv.Close()
+	got := runScript(t, clientEnv(t, secretKey), "python3", filepath.Join("testdata", "botocore_sigv2.py"), srv.URL)
+	if len(got) != 2 {
+		t.Fatalf("client reported %+v", got)
+	}
+	for _, r := range got {
+		if r.Status != http.StatusBadRequest || r.Code != "InvalidRequest" {
+			t.Errorf("%s: %d %s, want 400 InvalidRequest", r.Op, r.Status, r.Code)
+		}
+	}
+	if _, err := exec.LookPath("s3cmd"); err == nil {
+		cfg := filepath.Join(t.TempDir(), "s3cfg")
+		os.WriteFile(cfg, []byte("[default]\naccess_key = "+accessKey+"\nsecret_key = "+secretKey+
+			"\nhost_base = "+strings.TrimPrefix(srv.URL, "http://")+"\nhost_bucket = "+strings.TrimPrefix(srv.URL, "http://")+
+			"\nuse_https = False\nsignature_v2 = True\n"), 0o600)
+		out, err := exec.Command("s3cmd", "-c", cfg, "signurl", "s3://bucket/key", "+300").Output()
+		if err != nil {
+			t.Fatalf("s3cmd signurl: %v", err)
+		}
+		resp, err := http.Get(strings.TrimSpace(string(out)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "InvalidRequest") {
+			t.Errorf("s3cmd signurl %s: %d %s, want 400 InvalidRequest", out, resp.StatusCode, body)
+		}
+	} else if os.Getenv("CI") == "true" {
+		t.Fatal("s3cmd is missing")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := len(got) + 1; len(messages) != want {
+		t.Errorf("%d requests refused, want %d (botocore's two and s3cmd's)", len(messages), want)
+	}
+	for _, m := range messages {
+		if !strings.Contains(m, "Signature Version 2") {
+			t.Errorf("message %q does not say SigV2", m)
+		}
 	}
 }
