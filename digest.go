@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/sigv4/sigv4/internal/authz"
 	"github.com/sigv4/sigv4/internal/chunk"
 )
 
@@ -50,7 +51,7 @@ func checkDigests(req *http.Request, body io.ReadCloser) (io.ReadCloser, error) 
 	if md.h != nil {
 		checks = append(checks, md)
 	}
-	sum, err := checksumHeader(req.Header)
+	sum, err := checksumHeader(req.Header, req.URL.RawQuery)
 	if err != nil {
 		return nil, err
 	}
@@ -80,34 +81,47 @@ func contentMD5(h http.Header) (digest, error) {
 	}}, nil
 }
 
-// checksumHeader reads the one x-amz-checksum-* header of a request, and
-// checks it against x-amz-sdk-checksum-algorithm if that is sent too.
-func checksumHeader(h http.Header) (digest, error) {
-	var name string
+// checksumHeader reads the one x-amz-checksum-* of a request, a header or
+// a parameter of its query (where the JS SDK v3 hoists it when it
+// presigns), and checks it against x-amz-sdk-checksum-algorithm if that
+// is sent too.
+func checksumHeader(h http.Header, rawQuery string) (digest, error) {
+	if !authz.IsPresigned(rawQuery) {
+		rawQuery = "" // only a presigned URL's query carries its headers
+	}
+	var name, value string
 	for _, n := range checksumHeaders {
-		if len(h[n]) == 0 {
+		lower := strings.ToLower(n)
+		values := h[n]
+		if v := authz.QueryValue(rawQuery, lower); v != "" {
+			values = append(values[:len(values):len(values)], v)
+		}
+		if len(values) == 0 {
 			continue
 		}
-		if name != "" || len(h[n]) > 1 {
+		if name != "" || len(values) > 1 {
 			return digest{}, newError(ErrInvalidRequest, "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
 		}
-		name = n
+		name, value = lower, values[0]
 	}
 	if name == "" {
 		return digest{}, nil
 	}
-	lower := strings.ToLower(name)
-	if alg := headerValue(h, headerSDKChecksumAlgorithm); alg != "" && chunk.ChecksumName(alg) != lower {
+	alg := headerValue(h, headerSDKChecksumAlgorithm)
+	if alg == "" {
+		alg = authz.QueryValue(rawQuery, "x-amz-sdk-checksum-algorithm")
+	}
+	if alg != "" && chunk.ChecksumName(alg) != name {
 		return digest{}, newError(ErrInvalidRequest, "Value for x-amz-sdk-checksum-algorithm header is invalid.")
 	}
-	d := digest{h: chunk.NewChecksum(lower)}
-	want, err := base64.StdEncoding.DecodeString(strings.TrimSpace(h[name][0]))
+	d := digest{h: chunk.NewChecksum(name)}
+	want, err := base64.StdEncoding.DecodeString(strings.TrimSpace(value))
 	if err != nil || len(want) != d.h.Size() {
-		return digest{}, newError(ErrInvalidRequest, "Value for "+lower+" header is invalid.")
+		return digest{}, newError(ErrInvalidRequest, "Value for "+name+" header is invalid.")
 	}
 	d.want = want
 	d.fail = func() error {
-		return newError(ErrBadDigest, "The "+lower+" you specified did not match the calculated checksum.")
+		return newError(ErrBadDigest, "The "+name+" you specified did not match the calculated checksum.")
 	}
 	return d, nil
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/chunked"
@@ -198,5 +200,45 @@ func checkCodeMsg(t *testing.T, what string, err error, code, inMessage string) 
 	var e *sigv4.Error
 	if !errors.As(err, &e) || e.Code != code || !strings.Contains(e.Message, inMessage) {
 		t.Errorf("%s: %v, want %s about %s", what, err, code, inMessage)
+	}
+}
+
+// TestChecksumInPresignedQuery: the JS SDK v3 presigns a PutObject with a
+// checksum by moving x-amz-checksum-* and x-amz-sdk-checksum-algorithm
+// into the query; the body is checked against it as against a header.
+func TestChecksumInPresignedQuery(t *testing.T) {
+	body := strings.Repeat("presigned upload\n", 100)
+	v := testVerifier(testTime)
+	crc := func(data string) string {
+		h := chunk.NewChecksum("x-amz-checksum-crc32")
+		h.Write([]byte(data))
+		return base64.StdEncoding.EncodeToString(h.Sum(nil))
+	}
+	for _, tc := range []struct{ sum, code string }{{crc(body), ""}, {crc(body + "!"), "BadDigest"}, {"AAAA", "InvalidRequest"}} {
+		req := newRequest(t, "PUT", "https://bucket.s3.amazonaws.com/key?x-amz-sdk-checksum-algorithm=CRC32&x-amz-checksum-crc32="+url.QueryEscape(tc.sum), body)
+		if err := testSigner("s3").Presign(req, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		res, err := v.Verify(onTheWire(t, req))
+		if err == nil {
+			_, err = io.ReadAll(res.Body)
+		}
+		if tc.code == "" {
+			if err != nil {
+				t.Errorf("the right checksum: %v", err)
+			}
+			continue
+		}
+		checkCodeMsg(t, "checksum "+tc.sum, err, tc.code, "x-amz-checksum-crc32")
+	}
+	// Outside a presigned URL, the query is not where checksums go.
+	req := newRequest(t, "PUT", "https://bucket.s3.amazonaws.com/key?x-amz-checksum-crc32="+url.QueryEscape(crc("other")), body)
+	mustSignT(t, testSigner("s3"), req)
+	res, err := v.Verify(onTheWire(t, req))
+	if err == nil {
+		_, err = io.ReadAll(res.Body)
+	}
+	if err != nil {
+		t.Errorf("a header-signed request with a checksum-named query parameter: %v", err)
 	}
 }
