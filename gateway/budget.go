@@ -48,23 +48,8 @@ func (s *share) take(n int64) bool {
 	return false
 }
 
-// give returns up to n bytes of what the request holds.
-func (s *share) give(n int64) {
-	for {
-		held := s.held.Load()
-		m := min(n, held)
-		if m <= 0 {
-			return
-		}
-		if s.held.CompareAndSwap(held, held-m) {
-			s.b.give(m)
-			return
-		}
-	}
-}
-
 // release returns all the request holds.
-func (s *share) release() { s.give(s.held.Load()) }
+func (s *share) release() { s.b.give(s.held.Swap(0)) }
 
 // clientKey is the client a per-client limit counts: the IP address of
 // remoteAddr, or for IPv6 its /64 network, which a single host may own.

@@ -172,11 +172,38 @@ func normalName(name string) string {
 // (normal names).
 func removeOverrides(h http.Header, keep map[string]bool) {
 	for name := range h {
-		n := normalName(name)
-		if !keep[n] && slices.Contains(overrideHeaders, n) {
+		if isOverride(name) && !keep[normalName(name)] {
 			delete(h, name)
 		}
 	}
+}
+
+// isOverride reports whether name is an override header, in any case or
+// with "_" for "-", without allocating: it runs on every header.
+func isOverride(name string) bool {
+	for _, o := range overrideHeaders {
+		if len(o) == len(name) && sameNormal(name, o) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameNormal reports whether name, read as normalName reads it, is o.
+func sameNormal(name, o string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '_':
+			c = '-'
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if c != o[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // setForwarded sets X-Forwarded-For, -Host and -Proto, as

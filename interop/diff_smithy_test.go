@@ -1,10 +1,8 @@
 package interop
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -95,10 +93,7 @@ func TestDifferentialSmithy(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(nodeDir, "node_modules", "@smithy", "signature-v4", "package.json")); err != nil {
 		missingClient(t, "@smithy/signature-v4 is not installed; install it with: npm ci --prefix interop/node --no-audit --no-fund")
 	}
-	seed := uint64(2026)
-	if s := os.Getenv("SIGV4_DIFF_SEED"); s != "" {
-		seed, _ = strconv.ParseUint(s, 10, 64)
-	}
+	seed := diffSeed(t)
 	cases := smithyCases(seed, 2000)
 	input, _ := json.Marshal(cases)
 	cmd := exec.Command("node", filepath.Join(nodeDir, "smithy_diff.js"), serviceName, region)
@@ -202,30 +197,15 @@ func ourSmithySignature(t *testing.T, c smithyCase, wire string, headers map[str
 
 // verifySmithy sends the SDK's request to our Verifier.
 func verifySmithy(c smithyCase, wire string, s smithySigned) error {
-	var b bytes.Buffer
 	target := c.Path
 	if wire != "" {
 		target += "?" + wire
 	}
-	b.WriteString(c.Method + " " + target + " HTTP/1.1\r\nHost: example.amazonaws.com\r\n")
+	var headers [][2]string
 	for k, v := range s.Headers {
 		if k != "host" {
-			b.WriteString(k + ": " + v + "\r\n")
+			headers = append(headers, [2]string{k, v})
 		}
 	}
-	b.WriteString("\r\n")
-	req, err := http.ReadRequest(bufio.NewReader(&b))
-	if err != nil {
-		return err
-	}
-	v := &sigv4.Verifier{
-		Keys:    sigv4.NewKeyring(sigv4.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey}),
-		Regions: []string{region}, Services: []string{serviceName, "s3"},
-		Now: func() time.Time { return diffTime },
-	}
-	res, err := v.Verify(req)
-	if err == nil {
-		_, err = io.ReadAll(res.Body)
-	}
-	return err
+	return verifyWire(c.Method, target, headers)
 }

@@ -97,10 +97,7 @@ type theirSigned struct {
 
 func TestDifferentialBotocore(t *testing.T) {
 	requireBoto3(t)
-	seed := uint64(2026)
-	if s := os.Getenv("SIGV4_DIFF_SEED"); s != "" {
-		seed, _ = strconv.ParseUint(s, 10, 64)
-	}
+	seed := diffSeed(t)
 	cases := append(diffCases(seed, 2000, false), diffCases(seed+1, 500, true)...)
 	input, _ := json.Marshal(cases)
 	cmd := exec.Command("python3", filepath.Join("testdata", "botocore_diff.py"), serviceName, region)
@@ -275,9 +272,22 @@ func verifyTheirs(t *testing.T, c diffCase, theirs theirSigned) error {
 	if err != nil {
 		return err
 	}
+	return verifyWire(c.Method, u.RequestURI(), theirs.Headers)
+}
+
+// diffVerifier checks what the SDKs of the differential tests sent.
+var diffVerifier = &sigv4.Verifier{
+	Keys:    sigv4.NewKeyring(sigv4.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey}),
+	Regions: []string{region}, Services: []string{serviceName, "s3"},
+	Now: func() time.Time { return diffTime },
+}
+
+// verifyWire writes a request as a client sends it to example.amazonaws.com,
+// reads it back as net/http's server does, and verifies it, body and all.
+func verifyWire(method, target string, headers [][2]string) error {
 	var wire bytes.Buffer
-	wire.WriteString(c.Method + " " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\n")
-	for _, h := range theirs.Headers {
+	wire.WriteString(method + " " + target + " HTTP/1.1\r\nHost: example.amazonaws.com\r\n")
+	for _, h := range headers {
 		wire.WriteString(h[0] + ": " + h[1] + "\r\n")
 	}
 	wire.WriteString("\r\n")
@@ -285,14 +295,23 @@ func verifyTheirs(t *testing.T, c diffCase, theirs theirSigned) error {
 	if err != nil {
 		return err
 	}
-	v := &sigv4.Verifier{
-		Keys:    sigv4.NewKeyring(sigv4.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey}),
-		Regions: []string{region}, Services: []string{serviceName, "s3"},
-		Now: func() time.Time { return diffTime },
-	}
-	res, err := v.Verify(req)
+	res, err := diffVerifier.Verify(req)
 	if err == nil {
 		_, err = io.ReadAll(res.Body)
 	}
 	return err
+}
+
+// diffSeed is the seed of the differential tests: CI's, or
+// SIGV4_DIFF_SEED.
+func diffSeed(t *testing.T) uint64 {
+	s := os.Getenv("SIGV4_DIFF_SEED")
+	if s == "" {
+		return 2026
+	}
+	seed, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		t.Fatalf("SIGV4_DIFF_SEED=%q: %v", s, err)
+	}
+	return seed
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -59,10 +58,7 @@ func signPath(t *testing.T, path string, headers map[string]string) string {
 }
 
 func TestPathsAgree(t *testing.T) {
-	seed := uint64(2026)
-	if s := os.Getenv("SIGV4_DIFF_SEED"); s != "" {
-		seed, _ = strconv.ParseUint(s, 10, 64)
-	}
+	seed := diffSeed(t)
 	paths := diffPaths(seed, 2000)
 	input, _ := json.Marshal(paths)
 	signers := []struct {
