@@ -59,6 +59,20 @@ type Verifier struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
+	// SigV2 accepts Amazon S3's legacy AWS Signature Version 2 ("AWS
+	// AccessKeyId:Signature" headers and AWSAccessKeyId/Signature/Expires
+	// presigned URLs) when Services takes in "s3" and Keys is a
+	// SigV2Source. Off, such a request is refused (InvalidRequest), saying
+	// what it is. SigV2 signs neither the body nor the query but for S3's
+	// sub-resources, nor the host: see "Signature Version 2" in the
+	// package documentation.
+	SigV2 bool
+	// VirtualHostDomains are the host names under which a request names
+	// its bucket in the host (virtual-hosted style): with "s3.example.com",
+	// a request to photos.s3.example.com is for the bucket "photos". SigV2
+	// signs the bucket, so it must know; any other host is path-style.
+	VirtualHostDomains []string
+
 	macs         macCache
 	dummyOnce    sync.Once
 	dummyPubOnce sync.Once
@@ -118,6 +132,9 @@ type request struct {
 func (v *Verifier) Verify(req *http.Request) (*Result, error) {
 	st := getState()
 	defer putState(st)
+	if form := sigV2Form(req); form != "" {
+		return v.verifyV2(req, form)
+	}
 	r := &st.req
 	*r = request{req: req}
 	if err := v.parse(r); err != nil {
@@ -176,29 +193,11 @@ func (v *Verifier) parse(r *request) error {
 		return v.parseQuery(r)
 	case len(authHeaders) == 1:
 		return v.parseHeader(r, authHeaders[0])
-	case isSigV2Query(req.URL.RawQuery):
-		return errSigV2("presigned URL")
 	}
 	return newError(ErrAccessDenied, "Request is not signed: it has neither an Authorization header nor X-Amz-Signature.")
 }
 
-// errSigV2 refuses a request signed with AWS Signature Version 2 as
-// Amazon S3 does where it accepts only SigV4, saying what it saw.
-func errSigV2(form string) error {
-	return newError(ErrInvalidRequest, "The authorization mechanism you have provided is not supported. Please use "+
-		canonical.AlgorithmHMAC+". (This is an AWS Signature Version 2 "+form+", which this endpoint does not accept.)")
-}
-
-// isSigV2Query reports whether a query carries a SigV2 signature: the
-// AWSAccessKeyId and Signature parameters.
-func isSigV2Query(rawQuery string) bool {
-	return authz.QueryValue(rawQuery, "AWSAccessKeyId") != "" && authz.QueryValue(rawQuery, "Signature") != ""
-}
-
 func (v *Verifier) parseHeader(r *request, value string) error {
-	if strings.HasPrefix(value, "AWS ") {
-		return errSigV2("Authorization header")
-	}
 	if !strings.HasPrefix(value, "AWS4-") {
 		return newError(ErrInvalidRequest, "The authorization mechanism you have provided is not supported. Please use "+canonical.AlgorithmHMAC+".")
 	}
@@ -664,7 +663,7 @@ func (v *Verifier) dummyPublicKey() *ecdsa.PublicKey {
 // so that such a request costs what a known one costs, a cached key and a
 // comparison. It is cached by scope alone: no unknown access key is kept.
 func (v *Verifier) dummyKey(scope Scope) SigningKey {
-	v.dummyOnce.Do(func() { v.dummy, v.dummyKeys = rand.Text(), newKeyCache(keyringCacheSize) })
+	v.dummyOnce.Do(v.initDummy)
 	ck := cacheKey{scope: scope}
 	if e, ok := v.dummyKeys.get(ck); ok {
 		return e.key
@@ -673,6 +672,8 @@ func (v *Verifier) dummyKey(scope Scope) SigningKey {
 	v.dummyKeys.put(ck, cacheEntry{key: key})
 	return key
 }
+
+func (v *Verifier) initDummy() { v.dummy, v.dummyKeys = rand.Text(), newKeyCache(keyringCacheSize) }
 
 // checkToken enforces the session token and expiry of temporary
 // credentials.

@@ -27,31 +27,13 @@ import (
 // a backend error is not cached. The Identity carries the key's principal,
 // its session token if temporary, and its expiry.
 func (s *Store) SigningKey(ctx context.Context, accessKeyID string, scope sigv4.Scope) (sigv4.SigningKey, sigv4.Identity, error) {
-	now := s.opts.Now()
-	ck := cacheKey{accessKeyID: accessKeyID, scope: scope}
-	if e := s.cache.get(ck, now); e != nil {
-		s.hits.Add(1)
-		s.markUsed(e, accessKeyID, now)
-		return e.key, e.id, nil
-	}
-	if err := s.cache.refused(ck, now); err != nil {
-		s.hits.Add(1)
-		return sigv4.SigningKey{}, sigv4.Identity{}, err
-	}
-	s.misses.Add(1)
-	if err := checkAccessKeyID(accessKeyID); err != nil {
-		return sigv4.SigningKey{}, sigv4.Identity{}, err
-	}
-	epoch := s.cache.currentEpoch()
-	id, secret, err := s.lookup(ctx, accessKeyID, &scope, now)
+	e, err := s.entry(ctx, cacheKey{accessKeyID: accessKeyID, scope: scope}, &scope, func(secret string) (*cacheEntry, error) {
+		return &cacheEntry{key: sigv4.DeriveSigningKey(secret, scope)}, nil
+	})
 	if err != nil {
-		s.cache.refuse(ck, err, epoch, now)
 		return sigv4.SigningKey{}, sigv4.Identity{}, err
 	}
-	e := &cacheEntry{key: sigv4.DeriveSigningKey(secret, scope), id: id, fetched: now}
-	s.cache.put(ck, e, epoch, now)
-	s.markUsed(e, accessKeyID, now)
-	return e.key, id, nil
+	return e.key, e.id, nil
 }
 
 // PublicKey implements sigv4.PublicKeySource: the SigV4a
@@ -77,38 +59,75 @@ func (s *Store) SigningKey(ctx context.Context, accessKeyID string, scope sigv4.
 // key signs SigV4 only. The SigV4a requests of an unrestricted key are
 // bounded by the Verifier's Regions and Services alone.
 func (s *Store) PublicKey(ctx context.Context, accessKeyID string) (*ecdsa.PublicKey, sigv4.Identity, error) {
+	e, err := s.entry(ctx, cacheKey{accessKeyID: accessKeyID, kind: publicKey}, nil, func(secret string) (*cacheEntry, error) {
+		priv, err := v4a.DeriveKey(accessKeyID, secret)
+		if err != nil {
+			return nil, fmt.Errorf("credstore: deriving the SigV4a key of %s: %w", accessKeyID, err)
+		}
+		// A copy of the public half: a pointer into priv would keep the
+		// private scalar alive as long as the cache entry.
+		pub := priv.PublicKey
+		return &cacheEntry{pub: &pub}, nil
+	})
+	if err != nil {
+		return nil, sigv4.Identity{}, err
+	}
+	return e.pub, e.id, nil
+}
+
+// SigV2Signature implements sigv4.SigV2Source: the HMAC-SHA1 of AWS
+// Signature Version 2, which signs with the secret itself. It answers as
+// SigningKey does for Amazon S3 in no region: SigV2 signs no region, so a
+// key restricted to regions is refused, as is one restricted to services
+// without "s3" (errors matching both ErrNotAllowed and
+// sigv4.ErrInvalidAccessKeyID).
+//
+// The secret, or the refusal, is cached like a signing key, one entry per
+// access key: a Store whose Verifier accepts SigV2 holds, unsealed in
+// memory for Options.CacheTTL, the secrets of the keys that signed with
+// it (and only those).
+func (s *Store) SigV2Signature(ctx context.Context, accessKeyID string, stringToSign []byte) ([]byte, sigv4.Identity, error) {
+	e, err := s.entry(ctx, cacheKey{accessKeyID: accessKeyID, kind: sigV2Secret}, &sigv4.Scope{Service: "s3"}, func(secret string) (*cacheEntry, error) {
+		return &cacheEntry{secret: secret}, nil
+	})
+	if err != nil {
+		return nil, sigv4.Identity{}, err
+	}
+	return sigv4.SigV2MAC(e.secret, stringToSign), e.id, nil
+}
+
+// entry answers for ck from the cache, or reads the access key, checks it
+// may sign for scope (nil: SigV4a, see lookup), and caches what build
+// makes of its secret, or the refusal.
+func (s *Store) entry(ctx context.Context, ck cacheKey, scope *sigv4.Scope, build func(secret string) (*cacheEntry, error)) (*cacheEntry, error) {
 	now := s.opts.Now()
-	ck := cacheKey{accessKeyID: accessKeyID, public: true}
 	if e := s.cache.get(ck, now); e != nil {
 		s.hits.Add(1)
-		s.markUsed(e, accessKeyID, now)
-		return e.pub, e.id, nil
+		s.markUsed(e, ck.accessKeyID, now)
+		return e, nil
 	}
 	if err := s.cache.refused(ck, now); err != nil {
 		s.hits.Add(1)
-		return nil, sigv4.Identity{}, err
+		return nil, err
 	}
 	s.misses.Add(1)
-	if err := checkAccessKeyID(accessKeyID); err != nil {
-		return nil, sigv4.Identity{}, err
+	if err := checkAccessKeyID(ck.accessKeyID); err != nil {
+		return nil, err
 	}
 	epoch := s.cache.currentEpoch()
-	id, secret, err := s.lookup(ctx, accessKeyID, nil, now)
+	id, secret, err := s.lookup(ctx, ck.accessKeyID, scope, now)
 	if err != nil {
 		s.cache.refuse(ck, err, epoch, now)
-		return nil, sigv4.Identity{}, err
+		return nil, err
 	}
-	priv, err := v4a.DeriveKey(accessKeyID, secret)
+	e, err := build(secret)
 	if err != nil {
-		return nil, sigv4.Identity{}, fmt.Errorf("credstore: deriving the SigV4a key of %s: %w", accessKeyID, err)
+		return nil, err
 	}
-	// A copy of the public half: a pointer into priv would keep the private
-	// scalar alive as long as the cache entry.
-	pub := priv.PublicKey
-	e := &cacheEntry{pub: &pub, id: id, fetched: now}
+	e.id, e.fetched = id, now
 	s.cache.put(ck, e, epoch, now)
-	s.markUsed(e, accessKeyID, now)
-	return e.pub, id, nil
+	s.markUsed(e, ck.accessKeyID, now)
+	return e, nil
 }
 
 // CacheStats returns how many SigningKey and PublicKey calls were answered
@@ -198,8 +217,11 @@ type notAllowedError struct {
 }
 
 func (e *notAllowedError) Error() string {
-	if e.scope == nil {
+	switch {
+	case e.scope == nil:
 		return fmt.Sprintf("credstore: access key %s is restricted to services or regions, which SigV4a does not let the store check: it may sign SigV4 requests only", e.accessKeyID)
+	case e.scope.Region == "":
+		return fmt.Sprintf("credstore: access key %s is restricted to regions, which SigV2 does not sign, or to services without s3: it may not sign SigV2 requests", e.accessKeyID)
 	}
 	return fmt.Sprintf("credstore: access key %s may not sign for service %q in region %q", e.accessKeyID, e.scope.Service, e.scope.Region)
 }
@@ -226,13 +248,23 @@ type keyCache struct {
 
 type cacheKey struct {
 	accessKeyID string
-	scope       sigv4.Scope // zero for a public key
-	public      bool        // the SigV4a public key, not a signing key
+	scope       sigv4.Scope // zero but for a signing key
+	kind        entryKind
 }
+
+// entryKind is what a cache entry holds for an access key.
+type entryKind uint8
+
+const (
+	signingKey  entryKind = iota // the signing key of a scope
+	publicKey                    // the SigV4a public key
+	sigV2Secret                  // the secret, for SigV2
+)
 
 type cacheEntry struct {
 	key     sigv4.SigningKey
 	pub     *ecdsa.PublicKey // set instead of key for a public key
+	secret  string           // set instead of key for SigV2
 	id      sigv4.Identity
 	fetched time.Time    // taken before the backend read
 	usedSec atomic.Int64 // last second a use was noted, to note one per second

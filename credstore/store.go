@@ -31,7 +31,10 @@ type Store struct {
 	closeErr  error
 }
 
-var _ sigv4.PublicKeySource = (*Store)(nil)
+var (
+	_ sigv4.PublicKeySource = (*Store)(nil)
+	_ sigv4.SigV2Source     = (*Store)(nil)
+)
 
 // New returns a Store over b whose secrets are sealed with sealingKey
 // (SealingKeySize random bytes). It fails with ErrWrongSealingKey if b

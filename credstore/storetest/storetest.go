@@ -72,6 +72,7 @@ func Run(t *testing.T, open Opener) {
 		{"V4aRevocationDelay", testV4aRevocationDelay},
 		{"V4aRefusalsCached", testV4aRefusalsCached},
 		{"V4aRestrictions", testV4aRestrictions},
+		{"SigV2", testSigV2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, atRest := open(t)
