@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sigv4/sigv4/internal/authz"
@@ -136,6 +137,13 @@ func (v *Verifier) parseV2(r *request) (accessKeyID, signature, expires string, 
 	for _, name := range []string{"Date", "Content-Type", "Content-Md5", HeaderDate} {
 		if len(req.Header[name]) > 1 {
 			return "", "", "", newError(ErrInvalidArgument, "The "+name+" header is sent more than once.")
+		}
+	}
+	for name := range req.Header {
+		// SigV2 signs the x-amz-* headers; an x_amz_* one, which some
+		// servers read as x-amz-*, it would not.
+		if isAmzHeader(name) && !strings.EqualFold(name[:6], "x-amz-") {
+			return "", "", "", newError(ErrAccessDenied, "There were headers present in the request which were not signed: "+strings.ToLower(name))
 		}
 	}
 	if r.presigned {

@@ -258,6 +258,7 @@ func TestSigV2Malformed(t *testing.T) {
 		"bad base64":         {func(r *http.Request) { r.Header.Set("Authorization", "AWS AKIDTEST:!!!!") }, "SignatureDoesNotMatch"},
 		"no date":            {func(r *http.Request) { r.Header.Del("Date") }, "AccessDenied"},
 		"two dates":          {func(r *http.Request) { r.Header.Add("Date", r.Header.Get("Date")) }, "InvalidArgument"},
+		"x_amz_ header":      {func(r *http.Request) { r.Header["X_amz_meta_a"] = []string{"1"} }, "AccessDenied"},
 		"also a SigV2 query": {func(r *http.Request) { r.URL.RawQuery = "AWSAccessKeyId=AKIDTEST&Signature=x&Expires=1" }, "InvalidArgument"},
 		"streaming": {func(r *http.Request) {
 			r.Header.Set("X-Amz-Content-Sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")

@@ -38,6 +38,31 @@
 // not normalize them and encodes them once rather than twice. These rules
 // apply when the service is "s3", or when the S3 field of a Signer or
 // Verifier is set.
+//
+// # Signature Version 2
+//
+// With [Verifier.SigV2] on, Verify also accepts Amazon S3's legacy AWS
+// Signature Version 2, which old tools still send (s3cmd signurl, boto's
+// "s3" signer, backup tools): an "AWS AccessKeyId:Signature" Authorization
+// header, whose Date or x-amz-date must be within MaxSkew, or a URL with
+// AWSAccessKeyId, Signature and Expires (seconds since the epoch, not
+// past). The signature is the HMAC-SHA1, under the secret itself, of S3's
+// string to sign: the method, Content-MD5, Content-Type, the date (empty
+// when x-amz-date gives it; Expires for a URL), every x-amz-* header (and,
+// for a URL, every x-amz-* query parameter), and the resource: the bucket
+// of a virtual-hosted request (see [Verifier.VirtualHostDomains]), the
+// path as received, and S3's sub-resources (acl, uploadId, partNumber,
+// versionId, the response-* overrides and the others S3 and botocore
+// sign). A Result of SigV2 has Algorithm "AWS", Scope.Service "s3" and no
+// region, no SignedHeaders, and for a URL the Expires as its Time.
+//
+// SigV2 covers less than SigV4, which is why it is off by default: not the
+// body (Content-MD5, when sent, is signed, and Result.Body checks it), not
+// the host of a path-style request, not the query parameters that are not
+// sub-resources (prefix, max-keys...), and a URL may be good for any time
+// its signer chose. Its key is the secret itself, so only a [SigV2Source]
+// (a Keyring, credstore's Store) can check it: a verifier that holds only
+// derived, scoped keys refuses SigV2, saying so.
 package sigv4
 
 import (

@@ -64,8 +64,8 @@ type Verifier struct {
 	// presigned URLs) when Services takes in "s3" and Keys is a
 	// SigV2Source. Off, such a request is refused (InvalidRequest), saying
 	// what it is. SigV2 signs neither the body nor the query but for S3's
-	// sub-resources, nor the host: see "Signature Version 2" in the
-	// package documentation.
+	// sub-resources, nor the host of a path-style request: see "Signature
+	// Version 2" in the package documentation.
 	SigV2 bool
 	// VirtualHostDomains are the host names under which a request names
 	// its bucket in the host (virtual-hosted style): with "s3.example.com",
@@ -83,8 +83,9 @@ type Verifier struct {
 
 // Result is a verified request.
 type Result struct {
-	// Algorithm is the signature's: AWS4-HMAC-SHA256 (SigV4) or
-	// AWS4-ECDSA-P256-SHA256 (SigV4a, whose Scope has no Region).
+	// Algorithm is the signature's: AWS4-HMAC-SHA256 (SigV4),
+	// AWS4-ECDSA-P256-SHA256 (SigV4a, whose Scope has no Region) or AWS
+	// (SigV2, see "Signature Version 2" in the package documentation).
 	Algorithm string
 	Identity  Identity
 	Scope     Scope

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/internal/authz"
+	"github.com/sigv4/sigv4/internal/sigv2"
 )
 
 // What the upstream receives must be what was signed. The checks here
@@ -144,9 +145,13 @@ func isHex(c byte) bool {
 }
 
 // forwardedQuery is the raw query as verified, less the signature's
-// parameters. The canonical query reads ";" as a byte of a value, like
-// %3B; it is sent as %3B so that no upstream splits a field there.
-func forwardedQuery(raw string) string {
+// parameters: those of SigV4, or of a SigV2 presigned URL. The canonical
+// query reads ";" as a byte of a value, like %3B; it is sent as %3B so
+// that no upstream splits a field there.
+func forwardedQuery(raw string, res *sigv4.Result) string {
+	if res.Algorithm == sigv2.Algorithm && res.Presigned {
+		raw = sigv2.WithoutAuthParams(raw)
+	}
 	return strings.ReplaceAll(authz.WithoutAuthParams(raw), ";", "%3B")
 }
 

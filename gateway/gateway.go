@@ -23,7 +23,8 @@
 //     X-Amz-Region-Set headers, and the X-Amz-Algorithm, X-Amz-Credential,
 //     X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders, X-Amz-Signature,
 //     X-Amz-Security-Token and X-Amz-Region-Set query parameters of a
-//     presigned URL are removed;
+//     presigned URL (for a SigV2 URL, its AWSAccessKeyId, Signature,
+//     Expires and x-amz-security-token) are removed;
 //     the rest of the raw query is kept byte for byte, but that ";", which
 //     the signature reads as a byte of a value, is sent as %3B. The session
 //     token is a credential and the date only a part of the signature, so
@@ -111,6 +112,7 @@ import (
 
 	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/internal/authz"
+	"github.com/sigv4/sigv4/internal/sigv2"
 )
 
 // Defaults of Config's zero-valued fields.
@@ -571,7 +573,7 @@ func drain(x *exchange) bool {
 func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	x := exchangeOf(pr.In.Context())
 	pr.SetURL(x.route.target)
-	pr.Out.URL.RawQuery = forwardedQuery(pr.In.URL.RawQuery)
+	pr.Out.URL.RawQuery = forwardedQuery(pr.In.URL.RawQuery, x.res)
 	if g.preserve {
 		pr.Out.Host = pr.In.Host
 	}
@@ -672,10 +674,30 @@ func accessKeyID(x *exchange) string {
 	return id
 }
 
+// claimedSigV2 reads the access key ID of a SigV2 signature, if the
+// request has one.
+func claimedSigV2(r *http.Request) (string, bool) {
+	var id string
+	if v := r.Header.Get(sigv4.HeaderAuthorization); sigv2.IsHeader(v) {
+		id, _, _ = sigv2.ParseHeader(v)
+	} else if q := r.URL.RawQuery; sigv2.IsPresigned(q) {
+		id = authz.QueryValue(q, sigv2.ParamAccessKeyID)
+	} else {
+		return "", false
+	}
+	if len(id) > sigv2.MaxAccessKeyLen {
+		id = ""
+	}
+	return id, true
+}
+
 // claimedCredential reads the access key ID and the service of the
 // credential a request carries, without checking anything.
 func claimedCredential(r *http.Request) (accessKeyID, service string) {
 	cred := ""
+	if id, ok := claimedSigV2(r); ok {
+		return id, "s3"
+	}
 	if v := r.Header.Get(sigv4.HeaderAuthorization); v != "" {
 		_, cred, _ = strings.Cut(v, "Credential=")
 		cred, _, _ = strings.Cut(cred, ",")

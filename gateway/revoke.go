@@ -6,6 +6,7 @@ import (
 
 	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/internal/canonical"
+	"github.com/sigv4/sigv4/internal/sigv2"
 )
 
 // A request is verified when it starts; a long upload or an upgraded
@@ -23,10 +24,14 @@ const tunnelRecheck = time.Second
 func (g *Gateway) keyWorks(ctx context.Context, res *sigv4.Result) *sigv4.Error {
 	id := res.Identity
 	var err error
-	if res.Algorithm == canonical.AlgorithmECDSA {
+	switch res.Algorithm {
+	case canonical.AlgorithmECDSA:
 		keys, _ := g.verifier.Keys.(sigv4.PublicKeySource) // the verifier had one
 		_, id, err = keys.PublicKey(ctx, id.AccessKeyID)
-	} else {
+	case sigv2.Algorithm:
+		keys, _ := g.verifier.Keys.(sigv4.SigV2Source) // the verifier had one
+		_, id, err = keys.SigV2Signature(ctx, id.AccessKeyID, nil)
+	default:
 		_, id, err = g.verifier.Keys.SigningKey(ctx, id.AccessKeyID, res.Scope)
 	}
 	now := time.Now()

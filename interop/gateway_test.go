@@ -381,7 +381,8 @@ func newGatewayFixture(t *testing.T) *gwFixture {
 	if _, f.creds, err = store.Create(ctx, "interop", credstore.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	v := &sigv4.Verifier{Keys: store, Regions: []string{region}, Services: []string{"s3", "sts"}, Now: f.clock.Now}
+	v := &sigv4.Verifier{Keys: store, Regions: []string{region}, Services: []string{"s3", "sts"}, Now: f.clock.Now,
+		SigV2: true}
 	upstream, _ := url.Parse(f.moto.URL)
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	f.up = &upstreamCounter{base: base, sent: map[string]*countedBody{}}
@@ -858,8 +859,9 @@ func rcloneRun(t *testing.T, env []string, args ...string) error {
 	return err
 }
 
-// s3cmdConfig writes an s3cmd configuration for the gateway, path-style.
-func s3cmdConfig(t *testing.T, f *gwFixture, creds sigv4.Credentials) string {
+// s3cmdConfig writes an s3cmd configuration for the gateway, path-style,
+// signing with SigV4 (or SigV2 with signature_v2 = True in extra).
+func s3cmdConfig(t *testing.T, f *gwFixture, creds sigv4.Credentials, extra ...string) string {
 	t.Helper()
 	host := strings.TrimPrefix(f.http.URL, "http://")
 	conf := fmt.Sprintf(`[default]
@@ -872,7 +874,7 @@ bucket_location = %s
 use_https = False
 signature_v2 = False
 proxy_host =
-`, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, host, host, region)
+`, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, host, host, region) + strings.Join(extra, "\n")
 	path := filepath.Join(t.TempDir(), "s3cfg")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
@@ -884,7 +886,12 @@ proxy_host =
 // here: only 5xx, 429, BadDigest, RequestTimeout and the like.)
 func s3cmdRun(t *testing.T, f *gwFixture, creds sigv4.Credentials, args ...string) error {
 	t.Helper()
-	args = append([]string{"-c", s3cmdConfig(t, f, creds), "--no-progress"}, args...)
+	return s3cmdRunConfig(t, f, creds, s3cmdConfig(t, f, creds), args...)
+}
+
+func s3cmdRunConfig(t *testing.T, f *gwFixture, creds sigv4.Credentials, config string, args ...string) error {
+	t.Helper()
+	args = append([]string{"-c", config, "--no-progress"}, args...)
 	_, err := run(t, gwEnv(t, creds), "s3cmd", args...)
 	return err
 }
@@ -1149,6 +1156,43 @@ func TestGatewayS3cmd(t *testing.T) {
 	}
 	expectSeen(t, reqs, gwWant{method: "GET", mode: "hex-sha256", size: -1, code: "OK"})
 	expectDownloaded(t, "s3cmd get", fileSHA256(t, download), data)
+}
+
+// TestGatewayS3cmdSigV2: s3cmd with signature_v2 = True puts and gets a
+// 10 MiB file through the gateway with SigV2 on, with a key of the
+// credential store; with a wrong secret it is refused and nothing is
+// stored.
+func TestGatewayS3cmdSigV2(t *testing.T) {
+	requireCommand(t, "s3cmd", "apt-get install -y s3cmd")
+	f := newGatewayFixture(t)
+	data, file := randomFile(t, gwLarge)
+	key := "s3cmd-v2/data.bin"
+	v2 := s3cmdConfig(t, f, f.creds, "signature_v2 = True")
+	m := f.mark()
+	err := s3cmdRunConfig(t, f, f.creds, v2, "put", file, "s3://"+f.bucket+"/"+key)
+	reqs := f.since(t, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectSeen(t, reqs, gwWant{method: "PUT", mode: "none", size: gwLarge, code: "OK"}) // SigV2 signs no body
+	f.expectStored(t, key, data)
+
+	download := filepath.Join(t.TempDir(), "download.bin")
+	if err := s3cmdRunConfig(t, f, f.creds, v2, "get", "--force", "s3://"+f.bucket+"/"+key, download); err != nil {
+		t.Fatal(err)
+	}
+	expectDownloaded(t, "s3cmd get (SigV2)", fileSHA256(t, download), data)
+
+	wrong := f.creds
+	wrong.SecretAccessKey = "x" + wrong.SecretAccessKey[1:]
+	m = f.mark()
+	err = s3cmdRunConfig(t, f, wrong, s3cmdConfig(t, f, wrong, "signature_v2 = True"), "put", file, "s3://"+f.bucket+"/s3cmd-v2/wrong.bin")
+	reqs = f.since(t, m)
+	if err == nil {
+		t.Fatal("s3cmd put with a wrong secret succeeded")
+	}
+	expectSeen(t, reqs, gwWant{method: "PUT", size: -1, code: "SignatureDoesNotMatch"})
+	f.expectAbsent(t, "s3cmd-v2/wrong.bin")
 }
 
 // gwCredCase is a credential a client signs an upload with, and what the

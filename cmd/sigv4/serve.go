@@ -115,6 +115,8 @@ func serveFlags(fs *flag.FlagSet) *serveOptions {
 	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key `file` (PEM)")
 	fs.StringVar(&o.errorFormat, "error-format", "xml", "error bodies: xml (S3 and query-API style) or json (AWS JSON protocol)")
 	fs.BoolVar(&o.preserveHost, "preserve-host", false, "send the client's Host upstream (virtual-hosted buckets)")
+	fs.BoolVar(&o.sigV2, "sigv2", false, "also accept AWS Signature Version 2 (legacy S3 clients: s3cmd signurl, boto's 's3' signer); for service s3 only")
+	fs.Var(&o.vhostDomains, "virtual-host-domain", "host `name` under which clients name a bucket in the host (bucket.NAME), which SigV2 signs; repeatable")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "drop a client whose upload or download stalls this long")
 	fs.Var(&o.websocket, "websocket", "`services` (comma-separated) whose clients may upgrade to WebSocket; repeatable")
 	fs.DurationVar(&o.maxTunnel, "max-tunnel", gateway.DefaultMaxTunnel, "longest life of an upgraded connection")
@@ -133,7 +135,8 @@ type serveOptions struct {
 	listen, admin, store, regions, services  string
 	tlsCert, tlsKey, errorFormat, tempDir    string
 	upstreams, websocket, forwardHeaders     stringList
-	preserveHost                             bool
+	vhostDomains                             stringList
+	preserveHost, sigV2                      bool
 	idleTimeout, maxTunnel, verdictTimeout   time.Duration
 	maxConns, maxConnsPerIP, maxPendingPerIP int
 	maxBuffered, maxTemp                     byteSize
@@ -214,7 +217,8 @@ func (o *serveOptions) gateway(store *credstore.Store, log *slog.Logger) (*gatew
 	default:
 		return nil, fmt.Errorf("--error-format %q: want xml or json: %w", o.errorFormat, errUsage)
 	}
-	v := &sigv4.Verifier{Keys: store, Regions: splitList(o.regions), Services: splitList(o.services)}
+	v := &sigv4.Verifier{Keys: store, Regions: splitList(o.regions), Services: splitList(o.services),
+		SigV2: o.sigV2, VirtualHostDomains: o.vhostDomains}
 	return gateway.New(gateway.Config{
 		Verifier: v, Routes: routes, PreserveHost: o.preserveHost, ErrorFormat: format,
 		Logger: log, KeyCacheStats: store.CacheStats, IdleTimeout: o.idleTimeout,

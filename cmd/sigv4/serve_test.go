@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"flag"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/gateway"
+	"github.com/sigv4/sigv4/internal/sigv2"
 )
 
 // TestServeFirstRun runs the newcomer's flow: "sigv4 serve" in an empty
@@ -514,5 +516,52 @@ func TestServeTryCommand(t *testing.T) {
 		if got := o.tryCommand("http://e"); got != tc.want+" --endpoint-url http://e" {
 			t.Errorf("--upstream %q: %q, want %q", tc.upstreams, got, tc.want)
 		}
+	}
+}
+
+// TestServeSigV2: a SigV2 request is refused, saying how to accept it,
+// until serve runs with --sigv2; then it reaches the upstream, and with
+// --virtual-host-domain its bucket may be in the host.
+func TestServeSigV2(t *testing.T) {
+	sendV2 := func(creds sigv4.Credentials, url, host string) (int, string) {
+		req, err := http.NewRequest("GET", url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+		sr := sigv2.Request{Method: "GET", Path: req.URL.EscapedPath(), Header: req.Header}
+		if host != "" {
+			req.Host = host
+			sr.Bucket = sigv2.BucketOfHost(host, []string{"s3.test"})
+		}
+		sig := base64.StdEncoding.EncodeToString(sigv4.SigV2MAC(creds.SecretAccessKey, sigv2.AppendStringToSign(nil, &sr)))
+		req.Header.Set("Authorization", "AWS "+creds.AccessKeyID+":"+sig)
+		resp, err := testClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	up := newRecorder(t)
+	endpoint, creds := startServe(t, "--upstream", up.URL)
+	if status, body := sendV2(creds, endpoint+"/bucket/key", ""); status != http.StatusBadRequest || !strings.Contains(body, "--sigv2") {
+		t.Errorf("without --sigv2: %d %s", status, body)
+	}
+	endpoint, creds = startServe(t, "--upstream", up.URL, "--sigv2", "--virtual-host-domain", "s3.test")
+	if status, body := sendV2(creds, endpoint+"/bucket/key", ""); status != 200 || body != "from the upstream" {
+		t.Errorf("with --sigv2: %d %s", status, body)
+	}
+	if status, body := sendV2(creds, endpoint+"/key", "photos.s3.test"); status != 200 {
+		t.Errorf("virtual-hosted: %d %s", status, body)
+	}
+	wrong := creds
+	wrong.SecretAccessKey += "x"
+	if status, body := sendV2(wrong, endpoint+"/bucket/key", ""); status != http.StatusForbidden || !strings.Contains(body, "SignatureDoesNotMatch") {
+		t.Errorf("wrong secret: %d %s", status, body)
+	}
+	if got := up.received(); !slices.Equal(got, []string{"GET /bucket/key s3", "GET /key s3"}) {
+		t.Errorf("the upstream received %q", got)
 	}
 }

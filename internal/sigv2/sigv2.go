@@ -139,6 +139,20 @@ func IsAuthParam(name string) bool {
 		strings.EqualFold(name, "x-amz-security-token")
 }
 
+// WithoutAuthParams removes the parameters of a SigV2 presigned URL's
+// signature from a raw query (names compared decoded) and keeps every
+// other byte as it came.
+func WithoutAuthParams(rawQuery string) string {
+	kept := make([]string, 0, strings.Count(rawQuery, "&")+1)
+	for field := range strings.SplitSeq(rawQuery, "&") {
+		name, _, _ := strings.Cut(field, "=")
+		if !IsAuthParam(decodeName(name)) {
+			kept = append(kept, field)
+		}
+	}
+	return strings.Join(kept, "&")
+}
+
 // DecodeSignature decodes a base64 signature. A malformed one decodes to
 // nothing, which matches no signature.
 func DecodeSignature(s string) []byte {
@@ -277,14 +291,19 @@ func hasPrefixFold(s, prefix string) bool {
 }
 
 // AppendResource appends the CanonicalizedResource: "/bucket" for a
-// virtual-hosted request, the path as received, and the sub-resources of
-// the query, sorted by name, with their decoded values.
+// virtual-hosted request, the path as received (but that the path of a
+// path-style bucket request, "/bucket", is signed as its resource,
+// "/bucket/", as botocore signs it and S3 checks it), and the
+// sub-resources of the query, sorted by name, with their decoded values.
 func AppendResource(b []byte, r *Request) []byte {
 	if r.Bucket != "" {
 		b = append(b, '/')
 		b = append(b, r.Bucket...)
 	}
 	b = append(b, r.Path...)
+	if r.Bucket == "" && len(r.Path) > 1 && strings.IndexByte(r.Path[1:], '/') < 0 {
+		b = append(b, '/') // "/bucket": S3 signs the bucket's resource, "/bucket/"
+	}
 	type param struct{ name, value string }
 	var ps []param
 	for field := range strings.SplitSeq(r.RawQuery, "&") {

@@ -88,6 +88,10 @@ func TestS3Examples(t *testing.T) {
 func TestResource(t *testing.T) {
 	for _, c := range []struct{ bucket, path, query, want string }{
 		{"", "/b/k", "", "/b/k"},
+		{"", "/b", "", "/b/"},
+		{"", "/b/", "", "/b/"},
+		{"", "/", "", "/"},
+		{"b", "/", "", "/b/"},
 		{"b", "/k", "versionId=3&acl", "/b/k?acl&versionId=3"},
 		{"b", "/", "uploads", "/b/?uploads"},
 		{"", "/b/k", "uploadId=x%2By&partNumber=2", "/b/k?partNumber=2&uploadId=x+y"},
