@@ -144,6 +144,9 @@ type Route struct {
 	// the connection after Config.MaxTunnel, and as soon as the access
 	// key stops working. Without it, Upgrade is removed from requests.
 	Upgrade bool
+	// Signing, if set, signs every request to Upstream again with the
+	// upstream's own credentials: for an upstream that checks signatures.
+	Signing *Signing
 }
 
 // Error formats (see Config.ErrorFormat).
@@ -164,6 +167,9 @@ type Config struct {
 	// STS GetCallerIdentity and, to anything else, the verified identity
 	// as JSON.
 	Upstream *url.URL
+	// Signing, if set, signs the requests to Upstream again with the
+	// upstream's own credentials (see Signing). Routes have their own.
+	Signing *Signing
 	// PreserveHost sends the client's Host header upstream (needed by an
 	// upstream that serves virtual-hosted S3 buckets) instead of the
 	// upstream's host.
@@ -273,6 +279,7 @@ type Gateway struct {
 type route struct {
 	target  *url.URL
 	upgrade bool
+	signer  *resigner // nil: forwarded unsigned
 }
 
 // whoamiURL is the target of the whoami route, served in process.
@@ -314,7 +321,7 @@ func New(cfg Config) (*Gateway, error) {
 	for _, name := range cfg.ForwardOverrides {
 		g.overrides[normalName(name)] = true
 	}
-	routes, err := newRoutes(cfg.Routes, cfg.Upstream)
+	routes, err := newRoutes(cfg.Routes, cfg.Upstream, cfg.Signing)
 	if err != nil {
 		return nil, err
 	}
@@ -595,6 +602,11 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 			return e
 		}
 	}
+	if x.route.signer != nil {
+		if code := upstreamRefusedSignature(resp); code != "" {
+			return errUpstreamAuth(code)
+		}
+	}
 	setRequestID(resp.Header, x.id)
 	return nil
 }
@@ -623,6 +635,10 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	e = &sigv4.Error{Code: errBadGateway.Code, Status: errBadGateway.Status, Message: errBadGateway.Message, Err: err}
+	var se *errSigning
+	if errors.As(err, &se) {
+		e.Message = "The gateway could not sign for the service behind it: its upstream credentials could not be had."
+	}
 	g.reject(x, e)
 }
 

@@ -10,10 +10,10 @@ import (
 
 // newRoutes checks the routes of a Config and fills in the defaults: with
 // no routes, every service goes to upstream (the whoami service if nil).
-func newRoutes(routes map[string]Route, upstream *url.URL) (map[string]route, error) {
+func newRoutes(routes map[string]Route, upstream *url.URL, signing *Signing) (map[string]route, error) {
 	out := make(map[string]route, len(routes)+1)
 	if _, ok := routes["*"]; !ok && (routes == nil || upstream != nil) {
-		routes = withRoute(routes, "*", Route{Upstream: upstream})
+		routes = withRoute(routes, "*", Route{Upstream: upstream, Signing: signing})
 	}
 	for service, r := range routes {
 		target := whoamiURL
@@ -26,7 +26,14 @@ func newRoutes(routes map[string]Route, upstream *url.URL) (map[string]route, er
 			}
 			target = u
 		}
-		out[service] = route{target: target, upgrade: r.Upgrade}
+		signer, err := newResigner(r.Signing)
+		switch {
+		case err != nil:
+			return nil, err
+		case signer != nil && r.Upstream == nil:
+			return nil, fmt.Errorf("gateway: the route of %q has Signing but no Upstream: the whoami service checks no signature", service)
+		}
+		out[service] = route{target: target, upgrade: r.Upgrade, signer: signer}
 	}
 	return out, nil
 }
@@ -59,6 +66,11 @@ type routeTransport struct{ upstream http.RoundTripper }
 func (t routeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Host == whoamiURL.Host {
 		return whoami{}.RoundTrip(req)
+	}
+	if x := exchangeOf(req.Context()); x.route.signer != nil {
+		if err := x.route.signer.sign(req, x.res, x.req.Header); err != nil {
+			return nil, err
+		}
 	}
 	return t.upstream.RoundTrip(req)
 }
