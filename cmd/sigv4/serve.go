@@ -115,6 +115,11 @@ func serveFlags(fs *flag.FlagSet) *serveOptions {
 	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key `file` (PEM)")
 	fs.StringVar(&o.errorFormat, "error-format", "xml", "error bodies: xml (S3 and query-API style) or json (AWS JSON protocol)")
 	fs.BoolVar(&o.preserveHost, "preserve-host", false, "send the client's Host upstream (virtual-hosted buckets)")
+	fs.StringVar(&o.upstream.credentials, "upstream-credentials", "", "sign again for the upstream with `SOURCE`: default (the AWS CLI's chain), profile:NAME or env; clients never see these credentials")
+	fs.StringVar(&o.upstream.region, "upstream-region", "", "region to sign for the upstream (default: the client's)")
+	fs.StringVar(&o.upstream.roleARN, "upstream-role-arn", "", "assume this role with the upstream credentials, and sign with it")
+	fs.BoolVar(&o.upstream.identityHeaders, "identity-headers", false, "send the X-Sigv4-* identity headers to an upstream with credentials too")
+	fs.BoolVar(&o.upstream.unsigned, "upstream-unsigned-streaming", false, "send streamed uploads to an https upstream as UNSIGNED-PAYLOAD instead of signed chunks")
 	fs.BoolVar(&o.sigV2, "sigv2", false, "also accept AWS Signature Version 2 (legacy S3 clients: s3cmd signurl, boto's 's3' signer); for service s3 only")
 	fs.Var(&o.vhostDomains, "virtual-host-domain", "host `name` under which clients name a bucket in the host (bucket.NAME), which SigV2 signs; repeatable")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "drop a client whose upload or download stalls this long")
@@ -136,6 +141,8 @@ type serveOptions struct {
 	tlsCert, tlsKey, errorFormat, tempDir    string
 	upstreams, websocket, forwardHeaders     stringList
 	vhostDomains                             stringList
+	upstream                                 upstreamFlags
+	signing                                  *gateway.Signing // made of upstream
 	preserveHost, sigV2                      bool
 	idleTimeout, maxTunnel, verdictTimeout   time.Duration
 	maxConns, maxConnsPerIP, maxPendingPerIP int
@@ -153,6 +160,14 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	signing, err := o.upstream.signing(ctx)
+	if err != nil {
+		return err
+	}
+	if signing != nil && !hasUpstream(routes) {
+		return fmt.Errorf("--upstream-credentials sign for an upstream, and there is none: give --upstream URL: %w", errUsage)
+	}
+	o.signing = signing
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	store, err := credstore.Open(ctx, o.store, nil)
 	if err != nil {
@@ -209,6 +224,12 @@ func (o *serveOptions) gateway(store *credstore.Store, log *slog.Logger) (*gatew
 	if err != nil {
 		return nil, err
 	}
+	for service, r := range routes {
+		if r.Upstream != nil {
+			r.Signing = o.signing
+			routes[service] = r
+		}
+	}
 	format := gateway.FormatXML
 	switch o.errorFormat {
 	case "xml":
@@ -226,6 +247,16 @@ func (o *serveOptions) gateway(store *credstore.Store, log *slog.Logger) (*gatew
 		MaxBuffered: int64(o.maxBuffered), MaxTempBytes: int64(o.maxTemp),
 		VerdictTimeout: o.verdictTimeout, MaxPendingPerIP: o.maxPendingPerIP,
 	})
+}
+
+// hasUpstream reports whether a route goes to an upstream, not whoami.
+func hasUpstream(routes map[string]gateway.Route) bool {
+	for _, r := range routes {
+		if r.Upstream != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // serve runs the gateway and the admin listener until ctx is done, then

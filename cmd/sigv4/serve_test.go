@@ -565,3 +565,57 @@ func TestServeSigV2(t *testing.T) {
 		t.Errorf("the upstream received %q", got)
 	}
 }
+
+// TestServeUpstreamCredentials: with --upstream-credentials env, what the
+// gateway verified reaches an upstream that checks its own signatures,
+// signed with the upstream's key (from the environment), never the
+// client's; a bad source fails at start.
+func TestServeUpstreamCredentials(t *testing.T) {
+	upstream := sigv4.Credentials{AccessKeyID: "AKIAUPSTREAMSERVE001", SecretAccessKey: "upstream/serve/secret"}
+	t.Setenv("AWS_ACCESS_KEY_ID", upstream.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", upstream.SecretAccessKey)
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	v := &sigv4.Verifier{Keys: sigv4.NewKeyring(upstream), Regions: []string{"eu-west-1"}, Services: []string{"s3"}}
+	var mu sync.Mutex
+	var seen []string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res, err := v.Verify(r)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			seen = append(seen, "refused: "+err.Error())
+			http.Error(w, "<Error><Code>SignatureDoesNotMatch</Code></Error>", http.StatusForbidden)
+			return
+		}
+		body, _ := io.ReadAll(res.Body)
+		seen = append(seen, res.Identity.AccessKeyID+" "+r.Method+" "+r.URL.Path+" "+string(body)+" "+r.Header.Get(gateway.HeaderAccessKey))
+		io.WriteString(w, "signed upstream")
+	}))
+	t.Cleanup(up.Close)
+	endpoint, creds := startServe(t, "--upstream", "s3="+up.URL, "--upstream-credentials", "env", "--upstream-region", "eu-west-1")
+	if status, body := sendSigned(t, creds, "s3", "PUT", endpoint+"/bucket/key", "hello"); status != 200 || body != "signed upstream" {
+		t.Errorf("PUT: %d %s", status, body)
+	}
+	mu.Lock()
+	if want := []string{upstream.AccessKeyID + " PUT /bucket/key hello "}; !slices.Equal(seen, want) {
+		t.Errorf("the upstream saw %q, want %q", seen, want)
+	}
+	mu.Unlock()
+
+	for _, args := range [][]string{
+		{"--upstream", up.URL, "--upstream-credentials", "vault"},
+		{"--upstream", up.URL, "--upstream-region", "eu-west-1"},
+		{"--upstream-credentials", "env"},
+	} {
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		o := serveFlags(fs)
+		if err := fs.Parse(append([]string{"--listen", "127.0.0.1:0", "--admin", "", "--store", "sqlite:" + filepath.Join(t.TempDir(), "db")}, args...)); err != nil {
+			t.Fatal(err)
+		}
+		if err := o.run(context.Background(), io.Discard, io.Discard); !errors.Is(err, errUsage) {
+			t.Errorf("%q: %v, want a usage error", args, err)
+		}
+	}
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
+
+	"github.com/sigv4/sigv4/gateway"
+)
+
+// upstreamFlags are the flags of re-signing for upstreams that check
+// their own signatures.
+type upstreamFlags struct {
+	credentials, region, roleARN string
+	identityHeaders, unsigned    bool
+}
+
+// signing returns how the gateway signs for its upstreams, or nil when
+// --upstream-credentials is not given. The credentials are asked for once
+// here, so that a missing or broken source fails at start.
+func (f *upstreamFlags) signing(ctx context.Context) (*gateway.Signing, error) {
+	if f.credentials == "" {
+		if f.roleARN != "" || f.region != "" {
+			return nil, fmt.Errorf("--upstream-role-arn and --upstream-region need --upstream-credentials: %w", errUsage)
+		}
+		return nil, nil
+	}
+	provider, err := f.provider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	creds := gateway.AWSCredentials(provider)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := creds.Retrieve(ctx); err != nil {
+		return nil, fmt.Errorf("--upstream-credentials %s: %w", f.credentials, err)
+	}
+	return &gateway.Signing{Credentials: creds, Region: f.region, IdentityHeaders: f.identityHeaders,
+		UnsignedStreaming: f.unsigned}, nil
+}
+
+// provider reads SOURCE: default (the AWS CLI's chain), profile:NAME, or
+// env; with --upstream-role-arn, the role assumed with those credentials.
+func (f *upstreamFlags) provider(ctx context.Context) (aws.CredentialsProvider, error) {
+	opts := []func(*config.LoadOptions) error{config.WithLogger(logging.Nop{})}
+	source := f.credentials
+	switch name, ok := strings.CutPrefix(source, "profile:"); {
+	case source == "default":
+	case ok && name != "":
+		opts = append(opts, config.WithSharedConfigProfile(name))
+	case source == "env":
+		env, err := config.NewEnvConfig()
+		if err != nil || !env.Credentials.HasKeys() {
+			return nil, fmt.Errorf("--upstream-credentials env: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set")
+		}
+		opts = append(opts, config.WithCredentialsProvider(awscreds.StaticCredentialsProvider{Value: env.Credentials}))
+	default:
+		return nil, fmt.Errorf("--upstream-credentials %q: want default, profile:NAME or env: %w", source, errUsage)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("--upstream-credentials %s: loading the AWS configuration: %w", source, err)
+	}
+	if cfg.Credentials == nil {
+		return nil, fmt.Errorf("--upstream-credentials %s: %w", source, errNoCredentials)
+	}
+	if f.roleARN == "" {
+		return cfg.Credentials, nil
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	return stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), f.roleARN, func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = "sigv4-gateway"
+	}), nil
+}
