@@ -60,15 +60,19 @@ const (
 
 // ---------------------------------------------------------------- moto
 
-// motoServer is a moto S3 server on 127.0.0.1, killed at the test's end.
-type motoServer struct {
+// s3Backend is a moto S3 server on 127.0.0.1, killed at the test's end.
+type s3Backend struct {
+	name   string // "moto" or "minio"
 	URL    string
-	client *http.Client
+	client *http.Client // MinIO's signs with its root key
+	// root is the key of a backend that checks signatures (MinIO): the
+	// gateway signs again with it. Zero for moto.
+	root sigv4.Credentials
 }
 
 // startMoto starts python3 -m moto.server on a free port and waits until it
 // answers. Without moto the test is skipped (failed under CI=true).
-func startMoto(t *testing.T) *motoServer {
+func startMoto(t *testing.T) *s3Backend {
 	t.Helper()
 	requireCommand(t, "python3", "apt-get install -y python3")
 	if out, err := exec.Command("python3", "-c", "import moto.server").CombinedOutput(); err != nil {
@@ -102,7 +106,7 @@ func startMoto(t *testing.T) *motoServer {
 		logFile.Close()
 	})
 
-	m := &motoServer{URL: "http://127.0.0.1:" + port, client: &http.Client{Timeout: 30 * time.Second}}
+	m := &s3Backend{name: "moto", URL: "http://127.0.0.1:" + port, client: &http.Client{Timeout: 30 * time.Second}}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := m.client.Get(m.URL + "/")
@@ -124,7 +128,7 @@ func startMoto(t *testing.T) *motoServer {
 }
 
 // objectURL is the unauthenticated URL of an object in moto, path-style.
-func (m *motoServer) objectURL(bucket, key string) string {
+func (m *s3Backend) objectURL(bucket, key string) string {
 	return m.URL + (&url.URL{Path: "/" + bucket + "/" + key}).EscapedPath()
 }
 
@@ -133,14 +137,18 @@ func (m *motoServer) objectURL(bucket, key string) string {
 // and moto answers 403 to a GET without one of an object whose ACL is not
 // public-read (an object stored by a single PUT): the policy lets the
 // clients' GETs through the gateway, and the test's own, reach the objects.
-func (m *motoServer) createBucket(t *testing.T, bucket string) {
+func (m *s3Backend) createBucket(t *testing.T, bucket string) {
 	t.Helper()
 	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",` +
 		`"Action":["s3:GetObject","s3:HeadObject"],"Resource":"arn:aws:s3:::` + bucket + `/*"}]}`
-	for _, step := range []struct{ url, body string }{
+	steps := []struct{ url, body string }{
 		{m.URL + "/" + bucket, ""},
 		{m.URL + "/" + bucket + "?policy", policy},
-	} {
+	}
+	if m.root.AccessKeyID != "" {
+		steps = steps[:1] // the gateway signs the GETs: no policy needed
+	}
+	for _, step := range steps {
 		req, _ := http.NewRequest(http.MethodPut, step.url, strings.NewReader(step.body))
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := m.client.Do(req)
@@ -150,13 +158,13 @@ func (m *motoServer) createBucket(t *testing.T, bucket string) {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode/100 != 2 {
-			t.Fatalf("moto: PUT %s: %s %s", step.url, resp.Status, body)
+			t.Fatalf("%s: PUT %s: %s %s", m.name, step.url, resp.Status, body)
 		}
 	}
 }
 
 // get asks moto for an object, bypassing the gateway.
-func (m *motoServer) get(t *testing.T, bucket, key string) (int, []byte) {
+func (m *s3Backend) get(t *testing.T, bucket, key string) (int, []byte) {
 	t.Helper()
 	resp, err := m.client.Get(m.objectURL(bucket, key))
 	if err != nil {
@@ -306,7 +314,18 @@ type upstreamCounter struct {
 	base http.RoundTripper
 	mu   sync.Mutex
 	sent map[string]*countedBody
+	// root is the backend's key, set when the gateway signs again: every
+	// request it sends must be signed with it, and carry nothing of a
+	// client's credentials.
+	root sigv4.Credentials
+	seen []*http.Request // with root: every request sent, for checkNoLeak
 }
+
+// fixtureToken is the context key of the fixture's name for a request:
+// the gateway's outbound request carries its client request's context.
+type fixtureToken struct{}
+
+var tokens atomic.Int64
 
 type countedBody struct {
 	io.ReadCloser
@@ -329,10 +348,54 @@ func (u *upstreamCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 		r = r.Clone(r.Context())
 		r.Body = b
 		u.mu.Lock()
-		u.sent[r.Header.Get(gateway.HeaderRequestID)] = b
+		u.sent[tokenOf(r)] = b
+		u.mu.Unlock()
+	}
+	if u.root.AccessKeyID != "" {
+		u.mu.Lock()
+		u.seen = append(u.seen, r)
 		u.mu.Unlock()
 	}
 	return u.base.RoundTrip(r)
+}
+
+func tokenOf(r *http.Request) string {
+	tok, _ := r.Context().Value(fixtureToken{}).(string)
+	return tok
+}
+
+// checkNoLeak fails if a request the gateway sent the backend was not
+// signed with the backend's key, or carried an access key ID of the
+// gateway's store, a client's signature or session token.
+func (u *upstreamCounter) checkNoLeak(t *testing.T, store *credstore.Store) {
+	keys, err := store.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, r := range u.seen {
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential="+u.root.AccessKeyID+"/") {
+			t.Errorf("%s %s went upstream signed %q, not with the backend's key", r.Method, r.URL.Path, r.Header.Get("Authorization"))
+		}
+		wire := r.URL.RawQuery
+		for name, values := range r.Header {
+			if name != "Authorization" {
+				wire += "\n" + name + ": " + strings.Join(values, ",")
+			}
+		}
+		for _, k := range keys {
+			if strings.Contains(wire, k.AccessKeyID) {
+				t.Errorf("%s %s went upstream with the client key %s in it:\n%s", r.Method, r.URL.Path, k.AccessKeyID, wire)
+			}
+		}
+		for _, mark := range []string{"Signature=", "X-Amz-Credential", "AWSAccessKeyId", "X-Amz-Security-Token", "x-amz-security-token"} {
+			if strings.Contains(wire, mark) {
+				t.Errorf("%s %s went upstream with a client's %s:\n%s", r.Method, r.URL.Path, mark, wire)
+			}
+		}
+	}
+	t.Logf("%d requests went to the backend, each signed with its own key, none with a client's credential", len(u.seen))
 }
 
 func (u *upstreamCounter) take(id string) (int64, bool) {
@@ -349,16 +412,16 @@ func (u *upstreamCounter) take(id string) (int64, bool) {
 // gwFixture is one moto, one credential store and one gateway, served over
 // plain HTTP and over HTTPS (httptest's certificate for 127.0.0.1).
 type gwFixture struct {
-	moto   *motoServer
-	store  *credstore.Store
-	clock  *gwClock
-	creds  sigv4.Credentials // an active long-term key
-	gw     *gateway.Gateway
-	http   *httptest.Server
-	https  *httptest.Server
-	bucket string
-	log    *gwLog
-	up     *upstreamCounter
+	backend *s3Backend // moto, or MinIO behind a re-signing gateway
+	store   *credstore.Store
+	clock   *gwClock
+	creds   sigv4.Credentials // an active long-term key
+	gw      *gateway.Gateway
+	http    *httptest.Server
+	https   *httptest.Server
+	bucket  string
+	log     *gwLog
+	up      *upstreamCounter
 
 	mu       sync.Mutex
 	inFlight int // requests being served, not yet in reqs
@@ -368,7 +431,20 @@ type gwFixture struct {
 
 func newGatewayFixture(t *testing.T) *gwFixture {
 	t.Helper()
-	f := &gwFixture{moto: startMoto(t), clock: &gwClock{}, bucket: gwBucket,
+	return newGatewayFixtureOn(t, startMoto(t))
+}
+
+// forEachBackend runs test on a gateway in front of moto, and on one in
+// front of MinIO, which checks its own signatures: that gateway signs
+// every request again with MinIO's root key, which clients never see.
+func forEachBackend(t *testing.T, test func(t *testing.T, f *gwFixture)) {
+	t.Run("moto", func(t *testing.T) { test(t, newGatewayFixture(t)) })
+	t.Run("minio", func(t *testing.T) { test(t, newGatewayFixtureOn(t, startMinio(t))) })
+}
+
+func newGatewayFixtureOn(t *testing.T, backend *s3Backend) *gwFixture {
+	t.Helper()
+	f := &gwFixture{backend: backend, clock: &gwClock{}, bucket: gwBucket,
 		log: &gwLog{byID: map[string]map[string]string{}}}
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -383,11 +459,17 @@ func newGatewayFixture(t *testing.T) *gwFixture {
 	}
 	v := &sigv4.Verifier{Keys: store, Regions: []string{region}, Services: []string{"s3", "sts"}, Now: f.clock.Now,
 		SigV2: true}
-	upstream, _ := url.Parse(f.moto.URL)
+	upstream, _ := url.Parse(f.backend.URL)
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	f.up = &upstreamCounter{base: base, sent: map[string]*countedBody{}}
+	var signing *gateway.Signing
+	if root := backend.root; root.AccessKeyID != "" {
+		signing = &gateway.Signing{Credentials: gateway.StaticCredentials(root)}
+		f.up.root = root
+		t.Cleanup(func() { f.up.checkNoLeak(t, f.store) })
+	}
 	f.gw, err = gateway.New(gateway.Config{
-		Verifier: v, Upstream: upstream, Transport: f.up, TempDir: dir,
+		Verifier: v, Upstream: upstream, Signing: signing, Transport: f.up, TempDir: dir,
 		Logger: slog.New(f.log), KeyCacheStats: store.CacheStats,
 	})
 	if err != nil {
@@ -404,8 +486,8 @@ func newGatewayFixture(t *testing.T) *gwFixture {
 			t.Logf("gateway log: %s", line)
 		}
 	})
-	f.moto.createBucket(t, f.bucket)
-	t.Logf("moto at %s; gateway at %s and %s; access key %s", f.moto.URL, f.http.URL, f.https.URL, f.creds.AccessKeyID)
+	f.backend.createBucket(t, f.bucket)
+	t.Logf("%s at %s; gateway at %s and %s; access key %s", f.backend.name, f.backend.URL, f.http.URL, f.https.URL, f.creds.AccessKeyID)
 	return f
 }
 
@@ -421,6 +503,8 @@ func (f *gwFixture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ContentLen: r.ContentLength, DecodedLen: r.Header.Get("X-Amz-Decoded-Content-Length"),
 		Trailer: r.Header.Get("X-Amz-Trailer"),
 	}
+	tok := strconv.FormatInt(tokens.Add(1), 10)
+	r = r.WithContext(context.WithValue(r.Context(), fixtureToken{}, tok))
 	f.mu.Lock()
 	wrap := f.wrapBody
 	f.inFlight++
@@ -435,7 +519,7 @@ func (f *gwFixture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.Status, _ = strconv.Atoi(m["status"])
 	rec.Code, rec.AccessKey = m["code"], m["access_key_id"]
 	rec.BytesIn, _ = strconv.ParseInt(m["bytes_in"], 10, 64)
-	rec.Upstream, rec.UpstreamEOF = f.up.take(rec.ID)
+	rec.Upstream, rec.UpstreamEOF = f.up.take(tok)
 	f.mu.Lock()
 	f.reqs = append(f.reqs, rec)
 	f.inFlight--
@@ -575,24 +659,24 @@ func expectAllRejected(t *testing.T, reqs []gwRequest, code string) {
 // expectStored checks that moto holds data under key.
 func (f *gwFixture) expectStored(t *testing.T, key string, data []byte) {
 	t.Helper()
-	status, got := f.moto.get(t, f.bucket, key)
+	status, got := f.backend.get(t, f.bucket, key)
 	if status != http.StatusOK || !bytes.Equal(got, data) {
-		t.Errorf("moto holds %s: %d, %d bytes (sha256 %s); want the %d uploaded (sha256 %s)",
-			key, status, len(got), sha256Hex(got), len(data), sha256Hex(data))
+		t.Errorf("%s holds %s: %d, %d bytes (sha256 %s); want the %d uploaded (sha256 %s)",
+			f.backend.name, key, status, len(got), sha256Hex(got), len(data), sha256Hex(data))
 		return
 	}
-	t.Logf("moto holds %q: %d bytes, sha256 %s (the bytes uploaded)", key, len(got), sha256Hex(got))
+	t.Logf("%s holds %q: %d bytes, sha256 %s (the bytes uploaded)", f.backend.name, key, len(got), sha256Hex(got))
 }
 
 // expectAbsent checks that moto holds no object under key.
 func (f *gwFixture) expectAbsent(t *testing.T, key string) {
 	t.Helper()
-	status, body := f.moto.get(t, f.bucket, key)
+	status, body := f.backend.get(t, f.bucket, key)
 	if status != http.StatusNotFound {
-		t.Errorf("moto answers %d for %q (%d bytes), want 404: a rejected upload was stored", status, key, len(body))
+		t.Errorf("%s answers %d for %q (%d bytes), want 404: a rejected upload was stored", f.backend.name, status, key, len(body))
 		return
 	}
-	t.Logf("moto holds no %q (404)", key)
+	t.Logf("%s holds no %q (404)", f.backend.name, key)
 }
 
 // expectDownloaded checks a downloaded body (or its sha256) against data.
@@ -903,34 +987,35 @@ func s3cmdRunConfig(t *testing.T, f *gwFixture, creds sigv4.Credentials, config 
 // over HTTPS it sends 10 MiB STREAMING-UNSIGNED-PAYLOAD-TRAILER.
 func TestGatewayBoto3(t *testing.T) {
 	requireBoto3(t)
-	f := newGatewayFixture(t)
-	for _, size := range []int{gwSmall, gwLarge} {
-		t.Run(fmt.Sprintf("http %dB", size), func(t *testing.T) {
-			data, file := randomFile(t, size)
-			key := fmt.Sprintf("boto3/hello world (%d).bin", size)
+	forEachBackend(t, func(t *testing.T, f *gwFixture) {
+		for _, size := range []int{gwSmall, gwLarge} {
+			t.Run(fmt.Sprintf("http %dB", size), func(t *testing.T) {
+				data, file := randomFile(t, size)
+				key := fmt.Sprintf("boto3/hello world (%d).bin", size)
+				m := f.mark()
+				got := boto3Run(t, f.http.URL, "", f.creds, f.bucket, key, file, "put,get,presign")
+				expectResults(t, got, "", "PutObject", "GetObject", "PresignedGetObject")
+				expectDownloaded(t, "GetObject", got[1].SHA256, data)
+				expectDownloaded(t, "presigned GET", got[2].SHA256, data)
+				expectSeen(t, f.since(t, m),
+					gwWant{method: "PUT", mode: "hex-sha256", size: int64(size), code: "OK"},
+					gwWant{method: "GET", mode: "hex-sha256", size: -1, code: "OK"},
+					gwWant{method: "GET", mode: "presigned", size: -1, code: "OK"})
+				f.expectStored(t, key, data)
+			})
+		}
+		t.Run("https 10MiB aws-chunked", func(t *testing.T) {
+			data, file := randomFile(t, gwLarge)
+			key := "boto3/https.bin"
 			m := f.mark()
-			got := boto3Run(t, f.http.URL, "", f.creds, f.bucket, key, file, "put,get,presign")
-			expectResults(t, got, "", "PutObject", "GetObject", "PresignedGetObject")
+			got := boto3Run(t, f.https.URL, gwCABundle(t, f.https), f.creds, f.bucket, key, file, "putfile,get")
+			expectResults(t, got, "", "PutObject", "GetObject")
 			expectDownloaded(t, "GetObject", got[1].SHA256, data)
-			expectDownloaded(t, "presigned GET", got[2].SHA256, data)
 			expectSeen(t, f.since(t, m),
-				gwWant{method: "PUT", mode: "hex-sha256", size: int64(size), code: "OK"},
-				gwWant{method: "GET", mode: "hex-sha256", size: -1, code: "OK"},
-				gwWant{method: "GET", mode: "presigned", size: -1, code: "OK"})
+				gwWant{method: "PUT", mode: streamingUnsigned, size: gwLarge, tls: true, code: "OK"},
+				gwWant{method: "GET", size: -1, tls: true, code: "OK"})
 			f.expectStored(t, key, data)
 		})
-	}
-	t.Run("https 10MiB aws-chunked", func(t *testing.T) {
-		data, file := randomFile(t, gwLarge)
-		key := "boto3/https.bin"
-		m := f.mark()
-		got := boto3Run(t, f.https.URL, gwCABundle(t, f.https), f.creds, f.bucket, key, file, "putfile,get")
-		expectResults(t, got, "", "PutObject", "GetObject")
-		expectDownloaded(t, "GetObject", got[1].SHA256, data)
-		expectSeen(t, f.since(t, m),
-			gwWant{method: "PUT", mode: streamingUnsigned, size: gwLarge, tls: true, code: "OK"},
-			gwWant{method: "GET", size: -1, tls: true, code: "OK"})
-		f.expectStored(t, key, data)
 	})
 }
 
@@ -938,46 +1023,47 @@ func TestGatewayBoto3(t *testing.T) {
 // parts) and down (ranged GETs), and aws s3api put-object / get-object.
 func TestGatewayAWSCLI(t *testing.T) {
 	requireCommand(t, "aws", "apt-get install -y awscli (or python3 -m pip install awscli)")
-	f := newGatewayFixture(t)
-	data, file := randomFile(t, gwLarge)
-	t.Run("s3 cp multipart", func(t *testing.T) {
-		key := "cli/cp.bin"
-		m := f.mark()
-		if _, err := awsRun(t, f, f.creds, "s3", "cp", file, "s3://"+f.bucket+"/"+key); err != nil {
-			t.Fatal(err)
-		}
-		expectSeen(t, f.since(t, m),
-			gwWant{method: "POST", param: "uploads", size: -1, code: "OK"},
-			gwWant{method: "PUT", param: "partNumber", mode: "hex-sha256", size: 8 << 20, code: "OK"},
-			gwWant{method: "PUT", param: "partNumber", mode: "hex-sha256", size: 2 << 20, code: "OK"},
-			gwWant{method: "POST", param: "uploadId", mode: "hex-sha256", size: -1, code: "OK"})
-		f.expectStored(t, key, data)
+	forEachBackend(t, func(t *testing.T, f *gwFixture) {
+		data, file := randomFile(t, gwLarge)
+		t.Run("s3 cp multipart", func(t *testing.T) {
+			key := "cli/cp.bin"
+			m := f.mark()
+			if _, err := awsRun(t, f, f.creds, "s3", "cp", file, "s3://"+f.bucket+"/"+key); err != nil {
+				t.Fatal(err)
+			}
+			expectSeen(t, f.since(t, m),
+				gwWant{method: "POST", param: "uploads", size: -1, code: "OK"},
+				gwWant{method: "PUT", param: "partNumber", mode: "hex-sha256", size: 8 << 20, code: "OK"},
+				gwWant{method: "PUT", param: "partNumber", mode: "hex-sha256", size: 2 << 20, code: "OK"},
+				gwWant{method: "POST", param: "uploadId", mode: "hex-sha256", size: -1, code: "OK"})
+			f.expectStored(t, key, data)
 
-		m = f.mark()
-		download := filepath.Join(t.TempDir(), "download.bin")
-		if _, err := awsRun(t, f, f.creds, "s3", "cp", "s3://"+f.bucket+"/"+key, download); err != nil {
-			t.Fatal(err)
-		}
-		expectSeen(t, f.since(t, m),
-			gwWant{method: "HEAD", key: key, size: -1, code: "OK"},
-			gwWant{method: "GET", key: key, size: -1, code: "OK", n: 2}) // ranged: 8 MiB + 2 MiB
-		expectDownloaded(t, "aws s3 cp", fileSHA256(t, download), data)
-	})
-	t.Run("s3api put-object get-object", func(t *testing.T) {
-		key := "cli/s3api.bin"
-		download := filepath.Join(t.TempDir(), "download.bin")
-		m := f.mark()
-		if _, err := awsRun(t, f, f.creds, "s3api", "put-object", "--bucket", f.bucket, "--key", key, "--body", file); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := awsRun(t, f, f.creds, "s3api", "get-object", "--bucket", f.bucket, "--key", key, download); err != nil {
-			t.Fatal(err)
-		}
-		expectSeen(t, f.since(t, m),
-			gwWant{method: "PUT", mode: "hex-sha256", size: gwLarge, code: "OK"},
-			gwWant{method: "GET", mode: "hex-sha256", size: -1, code: "OK"})
-		expectDownloaded(t, "s3api get-object", fileSHA256(t, download), data)
-		f.expectStored(t, key, data)
+			m = f.mark()
+			download := filepath.Join(t.TempDir(), "download.bin")
+			if _, err := awsRun(t, f, f.creds, "s3", "cp", "s3://"+f.bucket+"/"+key, download); err != nil {
+				t.Fatal(err)
+			}
+			expectSeen(t, f.since(t, m),
+				gwWant{method: "HEAD", key: key, size: -1, code: "OK"},
+				gwWant{method: "GET", key: key, size: -1, code: "OK", n: 2}) // ranged: 8 MiB + 2 MiB
+			expectDownloaded(t, "aws s3 cp", fileSHA256(t, download), data)
+		})
+		t.Run("s3api put-object get-object", func(t *testing.T) {
+			key := "cli/s3api.bin"
+			download := filepath.Join(t.TempDir(), "download.bin")
+			m := f.mark()
+			if _, err := awsRun(t, f, f.creds, "s3api", "put-object", "--bucket", f.bucket, "--key", key, "--body", file); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := awsRun(t, f, f.creds, "s3api", "get-object", "--bucket", f.bucket, "--key", key, download); err != nil {
+				t.Fatal(err)
+			}
+			expectSeen(t, f.since(t, m),
+				gwWant{method: "PUT", mode: "hex-sha256", size: gwLarge, code: "OK"},
+				gwWant{method: "GET", mode: "hex-sha256", size: -1, code: "OK"})
+			expectDownloaded(t, "s3api get-object", fileSHA256(t, download), data)
+			f.expectStored(t, key, data)
+		})
 	})
 }
 
@@ -986,51 +1072,52 @@ func TestGatewayAWSCLI(t *testing.T) {
 // feature/s3/manager's Uploader (multipart, 5 MiB parts); GetObject back.
 func TestGatewayGoSDK(t *testing.T) {
 	t.Setenv("AWS_CA_BUNDLE", "") // see TestGoSDK
-	f := newGatewayFixture(t)
-	data := randomData(t, gwLarge)
-	for _, tls := range []bool{false, true} {
-		name, mode := "PutObject http", "hex-sha256"
-		if tls {
-			name, mode = "PutObject https", streamingUnsigned
+	forEachBackend(t, func(t *testing.T, f *gwFixture) {
+		data := randomData(t, gwLarge)
+		for _, tls := range []bool{false, true} {
+			name, mode := "PutObject http", "hex-sha256"
+			if tls {
+				name, mode = "PutObject https", streamingUnsigned
+			}
+			t.Run(name, func(t *testing.T) {
+				key := "gosdk/" + strings.ReplaceAll(name, " ", "-") + ".bin"
+				c := goSDKClient(f, tls, f.creds)
+				m := f.mark()
+				ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+				defer cancel()
+				_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(f.bucket), Key: aws.String(key), Body: bytes.NewReader(data)})
+				if err != nil {
+					t.Fatalf("PutObject: %v", err)
+				}
+				expectDownloaded(t, "GetObject", goSDKGet(t, c, f.bucket, key), data)
+				reqs := f.since(t, m)
+				expectSeen(t, reqs,
+					gwWant{method: "PUT", mode: mode, size: gwLarge, tls: tls, code: "OK"},
+					gwWant{method: "GET", mode: "hex-sha256", size: -1, tls: tls, code: "OK"})
+				if tls && reqs[0].TransferEnc != "" {
+					t.Errorf("PUT over HTTPS: Transfer-Encoding %q, want a Content-Length", reqs[0].TransferEnc)
+				}
+				f.expectStored(t, key, data)
+			})
 		}
-		t.Run(name, func(t *testing.T) {
-			key := "gosdk/" + strings.ReplaceAll(name, " ", "-") + ".bin"
-			c := goSDKClient(f, tls, f.creds)
+		t.Run("manager.Uploader", func(t *testing.T) {
+			key := "gosdk/uploader.bin"
+			c := goSDKClient(f, false, f.creds)
 			m := f.mark()
 			ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
 			defer cancel()
-			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(f.bucket), Key: aws.String(key), Body: bytes.NewReader(data)})
-			if err != nil {
-				t.Fatalf("PutObject: %v", err)
+			up := manager.NewUploader(c, func(u *manager.Uploader) { u.PartSize = 5 << 20; u.Concurrency = 2 })
+			if _, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String(f.bucket), Key: aws.String(key), Body: bytes.NewReader(data)}); err != nil {
+				t.Fatalf("Upload: %v", err)
 			}
 			expectDownloaded(t, "GetObject", goSDKGet(t, c, f.bucket, key), data)
-			reqs := f.since(t, m)
-			expectSeen(t, reqs,
-				gwWant{method: "PUT", mode: mode, size: gwLarge, tls: tls, code: "OK"},
-				gwWant{method: "GET", mode: "hex-sha256", size: -1, tls: tls, code: "OK"})
-			if tls && reqs[0].TransferEnc != "" {
-				t.Errorf("PUT over HTTPS: Transfer-Encoding %q, want a Content-Length", reqs[0].TransferEnc)
-			}
+			expectSeen(t, f.since(t, m),
+				gwWant{method: "POST", param: "uploads", size: -1, code: "OK"},
+				gwWant{method: "PUT", param: "partNumber", mode: "hex-sha256", size: 5 << 20, code: "OK", n: 2},
+				gwWant{method: "POST", param: "uploadId", size: -1, code: "OK"},
+				gwWant{method: "GET", size: -1, code: "OK"})
 			f.expectStored(t, key, data)
 		})
-	}
-	t.Run("manager.Uploader", func(t *testing.T) {
-		key := "gosdk/uploader.bin"
-		c := goSDKClient(f, false, f.creds)
-		m := f.mark()
-		ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
-		defer cancel()
-		up := manager.NewUploader(c, func(u *manager.Uploader) { u.PartSize = 5 << 20; u.Concurrency = 2 })
-		if _, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String(f.bucket), Key: aws.String(key), Body: bytes.NewReader(data)}); err != nil {
-			t.Fatalf("Upload: %v", err)
-		}
-		expectDownloaded(t, "GetObject", goSDKGet(t, c, f.bucket, key), data)
-		expectSeen(t, f.since(t, m),
-			gwWant{method: "POST", param: "uploads", size: -1, code: "OK"},
-			gwWant{method: "PUT", param: "partNumber", mode: "hex-sha256", size: 5 << 20, code: "OK", n: 2},
-			gwWant{method: "POST", param: "uploadId", size: -1, code: "OK"},
-			gwWant{method: "GET", size: -1, code: "OK"})
-		f.expectStored(t, key, data)
 	})
 }
 
@@ -1038,39 +1125,40 @@ func TestGatewayGoSDK(t *testing.T) {
 // 64 KiB chunks (STREAMING-AWS4-HMAC-SHA256-PAYLOAD), and with a CRC32C
 // checksum as a signed trailer (-TRAILER); GetObject back.
 func TestGatewayMinio(t *testing.T) {
-	f := newGatewayFixture(t)
-	data := randomData(t, gwLarge)
-	for _, tc := range []struct {
-		name     string
-		checksum minio.ChecksumType
-		mode     string
-		trailer  string
-	}{
-		{"signed chunks", 0, streamingSigned, ""},
-		{"signed trailer crc32c", minio.ChecksumCRC32C, streamingSignedTrailer, "x-amz-checksum-crc32c"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			key := "minio/" + strings.ReplaceAll(tc.name, " ", "-") + ".bin"
-			c := minioClient(t, f, f.creds, tc.checksum.IsSet(), nil)
-			m := f.mark()
-			saw, err := minioUpload(t, c, f.bucket, key, data, tc.checksum)
-			if err != nil || saw.code != "" {
-				t.Fatalf("PutObject: %v %+v", err, saw)
-			}
-			expectDownloaded(t, "GetObject", minioGet(t, c, f.bucket, key), data)
-			reqs := f.since(t, m)
-			expectSeen(t, reqs,
-				gwWant{method: "PUT", mode: tc.mode, size: gwLarge, code: "OK"},
-				gwWant{method: "GET", size: -1, code: "OK"})
-			for _, r := range reqs {
-				if r.Method == "PUT" && (!strings.EqualFold(r.Trailer, tc.trailer) || r.ContentEnc != "aws-chunked" || r.ContentLen <= gwLarge) {
-					t.Errorf("PUT: trailer %q, Content-Encoding %q, Content-Length %d; want trailer %q, aws-chunked, the encoded length",
-						r.Trailer, r.ContentEnc, r.ContentLen, tc.trailer)
+	forEachBackend(t, func(t *testing.T, f *gwFixture) {
+		data := randomData(t, gwLarge)
+		for _, tc := range []struct {
+			name     string
+			checksum minio.ChecksumType
+			mode     string
+			trailer  string
+		}{
+			{"signed chunks", 0, streamingSigned, ""},
+			{"signed trailer crc32c", minio.ChecksumCRC32C, streamingSignedTrailer, "x-amz-checksum-crc32c"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				key := "minio/" + strings.ReplaceAll(tc.name, " ", "-") + ".bin"
+				c := minioClient(t, f, f.creds, tc.checksum.IsSet(), nil)
+				m := f.mark()
+				saw, err := minioUpload(t, c, f.bucket, key, data, tc.checksum)
+				if err != nil || saw.code != "" {
+					t.Fatalf("PutObject: %v %+v", err, saw)
 				}
-			}
-			f.expectStored(t, key, data)
-		})
-	}
+				expectDownloaded(t, "GetObject", minioGet(t, c, f.bucket, key), data)
+				reqs := f.since(t, m)
+				expectSeen(t, reqs,
+					gwWant{method: "PUT", mode: tc.mode, size: gwLarge, code: "OK"},
+					gwWant{method: "GET", size: -1, code: "OK"})
+				for _, r := range reqs {
+					if r.Method == "PUT" && (!strings.EqualFold(r.Trailer, tc.trailer) || r.ContentEnc != "aws-chunked" || r.ContentLen <= gwLarge) {
+						t.Errorf("PUT: trailer %q, Content-Encoding %q, Content-Length %d; want trailer %q, aws-chunked, the encoded length",
+							r.Trailer, r.ContentEnc, r.ContentLen, tc.trailer)
+					}
+				}
+				f.expectStored(t, key, data)
+			})
+		}
+	})
 }
 
 // TestGatewayJSSDK: the JS SDK v3 puts 10 MiB as a Buffer (hex SHA-256)
@@ -1078,84 +1166,87 @@ func TestGatewayMinio(t *testing.T) {
 // chunked, over plain HTTP); GetObject back.
 func TestGatewayJSSDK(t *testing.T) {
 	requireJSSDK(t)
-	f := newGatewayFixture(t)
-	data, file := randomFile(t, gwLarge)
-	for _, tc := range []struct{ op, mode, te string }{
-		{"put-buffer", "hex-sha256", ""},
-		{"put-stream", streamingUnsigned, "chunked"},
-	} {
-		t.Run(tc.op, func(t *testing.T) {
-			key := "js/" + tc.op + ".bin"
-			m := f.mark()
-			got := jsRun(t, f.http.URL, f.creds, f.bucket, key, file, tc.op+",get")
-			expectResults(t, got, "", "PutObject", "GetObject")
-			expectDownloaded(t, "GetObject", got[1].SHA256, data)
-			reqs := f.since(t, m)
-			expectSeen(t, reqs,
-				gwWant{method: "PUT", mode: tc.mode, size: gwLarge, code: "OK"},
-				gwWant{method: "GET", size: -1, code: "OK"})
-			if reqs[0].TransferEnc != tc.te {
-				t.Errorf("PUT: Transfer-Encoding %q, want %q", reqs[0].TransferEnc, tc.te)
-			}
-			f.expectStored(t, key, data)
-		})
-	}
+	forEachBackend(t, func(t *testing.T, f *gwFixture) {
+		data, file := randomFile(t, gwLarge)
+		for _, tc := range []struct{ op, mode, te string }{
+			{"put-buffer", "hex-sha256", ""},
+			{"put-stream", streamingUnsigned, "chunked"},
+		} {
+			t.Run(tc.op, func(t *testing.T) {
+				key := "js/" + tc.op + ".bin"
+				m := f.mark()
+				got := jsRun(t, f.http.URL, f.creds, f.bucket, key, file, tc.op+",get")
+				expectResults(t, got, "", "PutObject", "GetObject")
+				expectDownloaded(t, "GetObject", got[1].SHA256, data)
+				reqs := f.since(t, m)
+				expectSeen(t, reqs,
+					gwWant{method: "PUT", mode: tc.mode, size: gwLarge, code: "OK"},
+					gwWant{method: "GET", size: -1, code: "OK"})
+				if reqs[0].TransferEnc != tc.te {
+					t.Errorf("PUT: Transfer-Encoding %q, want %q", reqs[0].TransferEnc, tc.te)
+				}
+				f.expectStored(t, key, data)
+			})
+		}
+	})
 }
 
 // TestGatewayRclone: rclone copy of a 10 MiB file up (UNSIGNED-PAYLOAD,
 // signed Content-MD5) and back.
 func TestGatewayRclone(t *testing.T) {
 	requireCommand(t, "rclone", "apt-get install -y rclone")
-	f := newGatewayFixture(t)
-	data, file := randomFile(t, gwLarge)
-	env := rcloneEnv(t, f, f.creds)
-	m := f.mark()
-	err := rcloneRun(t, env, "copy", filepath.Dir(file), "gw:"+f.bucket+"/rclone")
-	reqs := f.since(t, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expectSeen(t, reqs, gwWant{method: "PUT", mode: "UNSIGNED-PAYLOAD", size: gwLarge, code: "OK"})
-	f.expectStored(t, "rclone/data.bin", data)
+	forEachBackend(t, func(t *testing.T, f *gwFixture) {
+		data, file := randomFile(t, gwLarge)
+		env := rcloneEnv(t, f, f.creds)
+		m := f.mark()
+		err := rcloneRun(t, env, "copy", filepath.Dir(file), "gw:"+f.bucket+"/rclone")
+		reqs := f.since(t, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		expectSeen(t, reqs, gwWant{method: "PUT", mode: "UNSIGNED-PAYLOAD", size: gwLarge, code: "OK"})
+		f.expectStored(t, "rclone/data.bin", data)
 
-	m = f.mark()
-	back := t.TempDir()
-	err = rcloneRun(t, env, "copy", "gw:"+f.bucket+"/rclone", back)
-	reqs = f.since(t, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expectSeen(t, reqs,
-		gwWant{method: "GET", param: "prefix", size: -1, code: "OK"}, // the listing
-		gwWant{method: "GET", key: "rclone/data.bin", size: -1, code: "OK"})
-	expectDownloaded(t, "rclone copy back", fileSHA256(t, filepath.Join(back, "data.bin")), data)
+		m = f.mark()
+		back := t.TempDir()
+		err = rcloneRun(t, env, "copy", "gw:"+f.bucket+"/rclone", back)
+		reqs = f.since(t, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		expectSeen(t, reqs,
+			gwWant{method: "GET", param: "prefix", size: -1, code: "OK"}, // the listing
+			gwWant{method: "GET", key: "rclone/data.bin", size: -1, code: "OK"})
+		expectDownloaded(t, "rclone copy back", fileSHA256(t, filepath.Join(back, "data.bin")), data)
+	})
 }
 
 // TestGatewayS3cmd: s3cmd put and get of a 10 MiB file (hex SHA-256,
 // signature v4, path-style).
 func TestGatewayS3cmd(t *testing.T) {
 	requireCommand(t, "s3cmd", "apt-get install -y s3cmd")
-	f := newGatewayFixture(t)
-	data, file := randomFile(t, gwLarge)
-	key := "s3cmd/data.bin"
-	m := f.mark()
-	err := s3cmdRun(t, f, f.creds, "put", file, "s3://"+f.bucket+"/"+key)
-	reqs := f.since(t, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expectSeen(t, reqs, gwWant{method: "PUT", mode: "hex-sha256", size: gwLarge, code: "OK"})
-	f.expectStored(t, key, data)
+	forEachBackend(t, func(t *testing.T, f *gwFixture) {
+		data, file := randomFile(t, gwLarge)
+		key := "s3cmd/data.bin"
+		m := f.mark()
+		err := s3cmdRun(t, f, f.creds, "put", file, "s3://"+f.bucket+"/"+key)
+		reqs := f.since(t, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		expectSeen(t, reqs, gwWant{method: "PUT", mode: "hex-sha256", size: gwLarge, code: "OK"})
+		f.expectStored(t, key, data)
 
-	m = f.mark()
-	download := filepath.Join(t.TempDir(), "download.bin")
-	err = s3cmdRun(t, f, f.creds, "get", "--force", "s3://"+f.bucket+"/"+key, download)
-	reqs = f.since(t, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expectSeen(t, reqs, gwWant{method: "GET", mode: "hex-sha256", size: -1, code: "OK"})
-	expectDownloaded(t, "s3cmd get", fileSHA256(t, download), data)
+		m = f.mark()
+		download := filepath.Join(t.TempDir(), "download.bin")
+		err = s3cmdRun(t, f, f.creds, "get", "--force", "s3://"+f.bucket+"/"+key, download)
+		reqs = f.since(t, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		expectSeen(t, reqs, gwWant{method: "GET", mode: "hex-sha256", size: -1, code: "OK"})
+		expectDownloaded(t, "s3cmd get", fileSHA256(t, download), data)
+	})
 }
 
 // TestGatewayS3cmdSigV2: s3cmd with signature_v2 = True puts and gets a
@@ -1164,35 +1255,36 @@ func TestGatewayS3cmd(t *testing.T) {
 // stored.
 func TestGatewayS3cmdSigV2(t *testing.T) {
 	requireCommand(t, "s3cmd", "apt-get install -y s3cmd")
-	f := newGatewayFixture(t)
-	data, file := randomFile(t, gwLarge)
-	key := "s3cmd-v2/data.bin"
-	v2 := s3cmdConfig(t, f, f.creds, "signature_v2 = True")
-	m := f.mark()
-	err := s3cmdRunConfig(t, f, f.creds, v2, "put", file, "s3://"+f.bucket+"/"+key)
-	reqs := f.since(t, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expectSeen(t, reqs, gwWant{method: "PUT", mode: "none", size: gwLarge, code: "OK"}) // SigV2 signs no body
-	f.expectStored(t, key, data)
+	forEachBackend(t, func(t *testing.T, f *gwFixture) {
+		data, file := randomFile(t, gwLarge)
+		key := "s3cmd-v2/data.bin"
+		v2 := s3cmdConfig(t, f, f.creds, "signature_v2 = True")
+		m := f.mark()
+		err := s3cmdRunConfig(t, f, f.creds, v2, "put", file, "s3://"+f.bucket+"/"+key)
+		reqs := f.since(t, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		expectSeen(t, reqs, gwWant{method: "PUT", mode: "none", size: gwLarge, code: "OK"}) // SigV2 signs no body
+		f.expectStored(t, key, data)
 
-	download := filepath.Join(t.TempDir(), "download.bin")
-	if err := s3cmdRunConfig(t, f, f.creds, v2, "get", "--force", "s3://"+f.bucket+"/"+key, download); err != nil {
-		t.Fatal(err)
-	}
-	expectDownloaded(t, "s3cmd get (SigV2)", fileSHA256(t, download), data)
+		download := filepath.Join(t.TempDir(), "download.bin")
+		if err := s3cmdRunConfig(t, f, f.creds, v2, "get", "--force", "s3://"+f.bucket+"/"+key, download); err != nil {
+			t.Fatal(err)
+		}
+		expectDownloaded(t, "s3cmd get (SigV2)", fileSHA256(t, download), data)
 
-	wrong := f.creds
-	wrong.SecretAccessKey = "x" + wrong.SecretAccessKey[1:]
-	m = f.mark()
-	err = s3cmdRunConfig(t, f, wrong, s3cmdConfig(t, f, wrong, "signature_v2 = True"), "put", file, "s3://"+f.bucket+"/s3cmd-v2/wrong.bin")
-	reqs = f.since(t, m)
-	if err == nil {
-		t.Fatal("s3cmd put with a wrong secret succeeded")
-	}
-	expectSeen(t, reqs, gwWant{method: "PUT", size: -1, code: "SignatureDoesNotMatch"})
-	f.expectAbsent(t, "s3cmd-v2/wrong.bin")
+		wrong := f.creds
+		wrong.SecretAccessKey = "x" + wrong.SecretAccessKey[1:]
+		m = f.mark()
+		err = s3cmdRunConfig(t, f, wrong, s3cmdConfig(t, f, wrong, "signature_v2 = True"), "put", file, "s3://"+f.bucket+"/s3cmd-v2/wrong.bin")
+		reqs = f.since(t, m)
+		if err == nil {
+			t.Fatal("s3cmd put with a wrong secret succeeded")
+		}
+		expectSeen(t, reqs, gwWant{method: "PUT", size: -1, code: "SignatureDoesNotMatch"})
+		f.expectAbsent(t, "s3cmd-v2/wrong.bin")
+	})
 }
 
 // gwCredCase is a credential a client signs an upload with, and what the
@@ -1313,42 +1405,43 @@ var gwUploaders = []gwUploader{
 // the client sees the gateway's error code, the gateway rejected every
 // request it sent before forwarding a byte, and moto holds no such object.
 func TestGatewayRejected(t *testing.T) {
-	f := newGatewayFixture(t)
-	cases := f.credCases(t)
-	data, file := randomFile(t, gwReject)
-	for _, u := range gwUploaders {
-		t.Run(u.name, func(t *testing.T) {
-			u.require(t)
-			for _, c := range cases {
-				t.Run(c.name, func(t *testing.T) {
-					key := "rejected/" + u.name + "/" + strings.ReplaceAll(c.name, " ", "-") + ".bin"
-					m := f.mark()
-					saw := u.put(t, f, c.creds, key, file, data)
-					t.Logf("client saw %d %q", saw.status, saw.code)
-					reqs := f.since(t, m)
-					if c.code == "OK" {
-						checkClientSaw(t, verdict{code: "OK", status: c.status}, saw)
-						expectSeen(t, reqs, gwWant{method: "PUT", mode: u.mode, size: gwReject, code: "OK"})
+	forEachBackend(t, func(t *testing.T, f *gwFixture) {
+		cases := f.credCases(t)
+		data, file := randomFile(t, gwReject)
+		for _, u := range gwUploaders {
+			t.Run(u.name, func(t *testing.T) {
+				u.require(t)
+				for _, c := range cases {
+					t.Run(c.name, func(t *testing.T) {
+						key := "rejected/" + u.name + "/" + strings.ReplaceAll(c.name, " ", "-") + ".bin"
+						m := f.mark()
+						saw := u.put(t, f, c.creds, key, file, data)
+						t.Logf("client saw %d %q", saw.status, saw.code)
+						reqs := f.since(t, m)
+						if c.code == "OK" {
+							checkClientSaw(t, verdict{code: "OK", status: c.status}, saw)
+							expectSeen(t, reqs, gwWant{method: "PUT", mode: u.mode, size: gwReject, code: "OK"})
+							for _, r := range reqs {
+								if !r.Token || r.AccessKey != c.creds.AccessKeyID {
+									t.Errorf("%s: want a session token signed by %s", r, c.creds.AccessKeyID)
+								}
+							}
+							f.expectStored(t, key, data)
+							return
+						}
+						checkClientSaw(t, verdict{code: c.code, status: c.status}, saw)
+						expectAllRejected(t, reqs, c.code)
 						for _, r := range reqs {
-							if !r.Token || r.AccessKey != c.creds.AccessKeyID {
-								t.Errorf("%s: want a session token signed by %s", r, c.creds.AccessKeyID)
+							if r.Status != c.status {
+								t.Errorf("%s: status %d, want %d", r, r.Status, c.status)
 							}
 						}
-						f.expectStored(t, key, data)
-						return
-					}
-					checkClientSaw(t, verdict{code: c.code, status: c.status}, saw)
-					expectAllRejected(t, reqs, c.code)
-					for _, r := range reqs {
-						if r.Status != c.status {
-							t.Errorf("%s: status %d, want %d", r, r.Status, c.status)
-						}
-					}
-					f.expectAbsent(t, key)
-				})
-			}
-		})
-	}
+						f.expectAbsent(t, key)
+					})
+				}
+			})
+		}
+	})
 }
 
 // TestGatewayCorruptedChunk: one payload byte is flipped after the client
@@ -1359,86 +1452,87 @@ func TestGatewayRejected(t *testing.T) {
 // checksum or the hex SHA-256 must catch it; the upstream request is
 // aborted (or never made) and moto holds no object.
 func TestGatewayCorruptedChunk(t *testing.T) {
-	f := newGatewayFixture(t)
-	data, file := randomFile(t, gwLarge)
-	// A signed 64 KiB chunk is "10000;chunk-signature=<64 hex>\r\n" (88
-	// bytes), the data and "\r\n".
-	const signedChunk = 88 + 64<<10 + 2
-	late := func(body io.ReadCloser) io.ReadCloser {
-		return &tamperedBody{ReadCloser: body, at: 100*signedChunk + 88 + 1000}
-	}
-	minioCase := func(checksum minio.ChecksumType, wrap func(io.ReadCloser) io.ReadCloser) func(t *testing.T, key string) clientSaw {
-		return func(t *testing.T, key string) clientSaw {
-			tr := tamperTransport{base: http.DefaultTransport.(*http.Transport).Clone(), wrap: wrap}
-			saw, err := minioUpload(t, minioClient(t, f, f.creds, checksum.IsSet(), tr), f.bucket, key, data, checksum)
-			if err != nil {
-				// The gateway answers early and closes when more than
-				// 8 MiB is still to come; the client may see the reset.
-				t.Logf("minio-go saw no S3 answer: %v", err)
-				return clientSaw{code: "(connection closed)"}
-			}
-			return saw
+	forEachBackend(t, func(t *testing.T, f *gwFixture) {
+		data, file := randomFile(t, gwLarge)
+		// A signed 64 KiB chunk is "10000;chunk-signature=<64 hex>\r\n" (88
+		// bytes), the data and "\r\n".
+		const signedChunk = 88 + 64<<10 + 2
+		late := func(body io.ReadCloser) io.ReadCloser {
+			return &tamperedBody{ReadCloser: body, at: 100*signedChunk + 88 + 1000}
 		}
-	}
-	for _, tc := range []struct {
-		name    string
-		mode    string
-		tls     bool
-		code    string
-		partial bool // the gateway forwarded verified bytes before the failure
-		door    func(io.ReadCloser) io.ReadCloser
-		put     func(t *testing.T, key string) clientSaw
-	}{
-		{name: "minio signed first chunk", mode: streamingSigned, code: "SignatureDoesNotMatch",
-			put: minioCase(0, tamperBody)},
-		{name: "minio signed chunk 101", mode: streamingSigned, code: "SignatureDoesNotMatch", partial: true,
-			put: minioCase(0, late)},
-		{name: "minio signed trailer chunk 101", mode: streamingSignedTrailer, code: "SignatureDoesNotMatch", partial: true,
-			put: minioCase(minio.ChecksumCRC32C, late)},
-		{name: "jssdk unsigned trailer", mode: streamingUnsigned, code: "BadDigest", partial: true, door: tamperBody,
-			put: func(t *testing.T, key string) clientSaw {
-				requireJSSDK(t)
-				return onePut(t, jsRun(t, f.http.URL, f.creds, f.bucket, key, file, "put-stream"))
-			}},
-		{name: "boto3 https unsigned trailer", mode: streamingUnsigned, tls: true, code: "BadDigest", partial: true, door: tamperBody,
-			put: func(t *testing.T, key string) clientSaw {
-				requireBoto3(t)
-				return onePut(t, boto3Run(t, f.https.URL, gwCABundle(t, f.https), f.creds, f.bucket, key, file, "putfile"))
-			}},
-		{name: "boto3 hex sha256", mode: "hex-sha256", code: "XAmzContentSHA256Mismatch", door: tamperBody,
-			put: func(t *testing.T, key string) clientSaw {
-				requireBoto3(t)
-				return onePut(t, boto3Run(t, f.http.URL, "", f.creds, f.bucket, key, file, "put"))
-			}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			key := "corrupted/" + strings.ReplaceAll(tc.name, " ", "-") + ".bin"
-			if tc.door != nil {
-				f.setWrapBody(t, tc.door)
+		minioCase := func(checksum minio.ChecksumType, wrap func(io.ReadCloser) io.ReadCloser) func(t *testing.T, key string) clientSaw {
+			return func(t *testing.T, key string) clientSaw {
+				tr := tamperTransport{base: http.DefaultTransport.(*http.Transport).Clone(), wrap: wrap}
+				saw, err := minioUpload(t, minioClient(t, f, f.creds, checksum.IsSet(), tr), f.bucket, key, data, checksum)
+				if err != nil {
+					// The gateway answers early and closes when more than
+					// 8 MiB is still to come; the client may see the reset.
+					t.Logf("minio-go saw no S3 answer: %v", err)
+					return clientSaw{code: "(connection closed)"}
+				}
+				return saw
 			}
-			m := f.mark()
-			saw := tc.put(t, key)
-			t.Logf("client saw %d %q", saw.status, saw.code)
-			if saw.code != tc.code && saw.code != "(connection closed)" {
-				t.Errorf("client saw %d %q, want %q", saw.status, saw.code, tc.code)
-			}
-			reqs := f.since(t, m)
-			if len(reqs) != 1 {
-				t.Fatalf("gateway saw %d requests, want 1 PUT", len(reqs))
-			}
-			r := reqs[0]
-			if r.Method != "PUT" || r.mode() != tc.mode || r.TLS != tc.tls || r.size() != gwLarge || r.Code != tc.code {
-				t.Errorf("gateway saw %s; want PUT mode=%s tls=%v of %d bytes -> %s", r, tc.mode, tc.tls, gwLarge, tc.code)
-			}
-			switch {
-			case r.UpstreamEOF:
-				t.Errorf("the gateway forwarded the whole body of a corrupted upload")
-			case tc.partial && r.Upstream == 0:
-				t.Errorf("the gateway forwarded nothing: want the verified chunks before the corrupted one")
-			case !tc.partial && r.Upstream != 0:
-				t.Errorf("the gateway forwarded %d bytes, want none", r.Upstream)
-			}
-			f.expectAbsent(t, key)
-		})
-	}
+		}
+		for _, tc := range []struct {
+			name    string
+			mode    string
+			tls     bool
+			code    string
+			partial bool // the gateway forwarded verified bytes before the failure
+			door    func(io.ReadCloser) io.ReadCloser
+			put     func(t *testing.T, key string) clientSaw
+		}{
+			{name: "minio signed first chunk", mode: streamingSigned, code: "SignatureDoesNotMatch",
+				put: minioCase(0, tamperBody)},
+			{name: "minio signed chunk 101", mode: streamingSigned, code: "SignatureDoesNotMatch", partial: true,
+				put: minioCase(0, late)},
+			{name: "minio signed trailer chunk 101", mode: streamingSignedTrailer, code: "SignatureDoesNotMatch", partial: true,
+				put: minioCase(minio.ChecksumCRC32C, late)},
+			{name: "jssdk unsigned trailer", mode: streamingUnsigned, code: "BadDigest", partial: true, door: tamperBody,
+				put: func(t *testing.T, key string) clientSaw {
+					requireJSSDK(t)
+					return onePut(t, jsRun(t, f.http.URL, f.creds, f.bucket, key, file, "put-stream"))
+				}},
+			{name: "boto3 https unsigned trailer", mode: streamingUnsigned, tls: true, code: "BadDigest", partial: true, door: tamperBody,
+				put: func(t *testing.T, key string) clientSaw {
+					requireBoto3(t)
+					return onePut(t, boto3Run(t, f.https.URL, gwCABundle(t, f.https), f.creds, f.bucket, key, file, "putfile"))
+				}},
+			{name: "boto3 hex sha256", mode: "hex-sha256", code: "XAmzContentSHA256Mismatch", door: tamperBody,
+				put: func(t *testing.T, key string) clientSaw {
+					requireBoto3(t)
+					return onePut(t, boto3Run(t, f.http.URL, "", f.creds, f.bucket, key, file, "put"))
+				}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				key := "corrupted/" + strings.ReplaceAll(tc.name, " ", "-") + ".bin"
+				if tc.door != nil {
+					f.setWrapBody(t, tc.door)
+				}
+				m := f.mark()
+				saw := tc.put(t, key)
+				t.Logf("client saw %d %q", saw.status, saw.code)
+				if saw.code != tc.code && saw.code != "(connection closed)" {
+					t.Errorf("client saw %d %q, want %q", saw.status, saw.code, tc.code)
+				}
+				reqs := f.since(t, m)
+				if len(reqs) != 1 {
+					t.Fatalf("gateway saw %d requests, want 1 PUT", len(reqs))
+				}
+				r := reqs[0]
+				if r.Method != "PUT" || r.mode() != tc.mode || r.TLS != tc.tls || r.size() != gwLarge || r.Code != tc.code {
+					t.Errorf("gateway saw %s; want PUT mode=%s tls=%v of %d bytes -> %s", r, tc.mode, tc.tls, gwLarge, tc.code)
+				}
+				switch {
+				case r.UpstreamEOF:
+					t.Errorf("the gateway forwarded the whole body of a corrupted upload")
+				case tc.partial && r.Upstream == 0:
+					t.Errorf("the gateway forwarded nothing: want the verified chunks before the corrupted one")
+				case !tc.partial && r.Upstream != 0:
+					t.Errorf("the gateway forwarded %d bytes, want none", r.Upstream)
+				}
+				f.expectAbsent(t, key)
+			})
+		}
+	})
 }
