@@ -27,8 +27,12 @@ func minioBinary() string {
 	}
 	gobin := os.Getenv("GOBIN")
 	if gobin == "" {
-		home, _ := os.UserHomeDir()
-		gobin = filepath.Join(home, "go", "bin")
+		gopath := os.Getenv("GOPATH")
+		if gopath == "" {
+			home, _ := os.UserHomeDir()
+			gopath = filepath.Join(home, "go")
+		}
+		gobin = filepath.Join(gopath, "bin")
 	}
 	if p := filepath.Join(gobin, "minio"); fileExists(p) {
 		return p

@@ -8,6 +8,9 @@
 //               STREAMING-UNSIGNED-PAYLOAD-TRAILER, aws-chunked, even over
 //               plain HTTP
 //   get         GetObject; reports the sha256 of the body received
+//   list        ListObjectsV2 with KEY as the prefix; reports the sha256 of
+//               the keys listed, one a line
+//   delete      DeleteObject
 // Credentials and region come from the environment the Go test sets
 // (AWS_SESSION_TOKEN too, if set). Prints one JSON object per operation:
 // op, status, code (the S3 error code, "" on success) and, for a GET, sha256.
@@ -15,7 +18,9 @@
 
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const { S3Client, PutObjectCommand, GetObjectCommand } = require('@aws-sdk/client-s3');
+const {
+  S3Client, PutObjectCommand, GetObjectCommand, ListObjectsV2Command, DeleteObjectCommand,
+} = require('@aws-sdk/client-s3');
 
 function report(op, status, code = '', body) {
   const out = { op, status, code };
@@ -71,6 +76,19 @@ async function main() {
         break;
       case 'get':
         await call('GetObject', () => s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
+        break;
+      case 'list':
+        try {
+          const resp = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key }));
+          const names = (resp.Contents || []).map((o) => o.Key).join('\n');
+          report('ListObjectsV2', resp.$metadata.httpStatusCode, '', Buffer.from(names));
+        } catch (err) {
+          if (!err.$metadata || !err.$metadata.httpStatusCode) throw err;
+          report('ListObjectsV2', err.$metadata.httpStatusCode, err.name);
+        }
+        break;
+      case 'delete':
+        await call('DeleteObject', () => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
         break;
       default:
         throw new Error('unknown op ' + op);

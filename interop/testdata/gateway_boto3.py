@@ -92,6 +92,15 @@ def main():
                 call("PutObject", lambda: s3.put_object(Bucket=bucket, Key=key, Body=f))
         elif op == "get":
             call("GetObject", lambda: s3.get_object(Bucket=bucket, Key=key))
+        elif op == "list":
+            try:
+                resp = s3.list_objects_v2(Bucket=bucket, Prefix=key)
+                names = "\n".join(o["Key"] for o in resp.get("Contents", []))
+                report("ListObjectsV2", resp["ResponseMetadata"]["HTTPStatusCode"], body=names.encode())
+            except ClientError as e:
+                report("ListObjectsV2", e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"])
+        elif op == "delete":
+            call("DeleteObject", lambda: s3.delete_object(Bucket=bucket, Key=key))
         elif op == "presign":
             url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=300)
             fetch("PresignedGetObject", url, ca_bundle)
