@@ -86,6 +86,7 @@ type resigner struct {
 type signerKey struct {
 	creds           sigv4.Credentials
 	region, service string
+	regionSet       string // SigV4a: the regions, comma-separated
 	unsigned        bool
 }
 
@@ -115,6 +116,9 @@ func (r *resigner) signer(k signerKey) *sigv4.Signer {
 		clear(r.signers) // credentials rotated many times: start again
 	}
 	s := &sigv4.Signer{Credentials: k.creds, Region: k.region, Service: k.service, UnsignedPayload: k.unsigned}
+	if k.regionSet != "" {
+		s.Region, s.RegionSet = "", strings.Split(k.regionSet, ",")
+	}
 	r.signers[k] = s
 	return s
 }
