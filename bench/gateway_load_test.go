@@ -59,36 +59,53 @@ func TestGatewayLoad(t *testing.T) {
 	}))
 	defer upstream.Close()
 	u, _ := url.Parse(upstream.URL)
-	creds, gw := loadGateway(t, u)
+	creds, gw := loadGateway(t, u, nil, nil)
 	bare := httptest.NewServer(httputil.NewSingleHostReverseProxy(u))
 	defer bare.Close()
 	via := httptest.NewServer(gw)
 	defer via.Close()
+	// The same gateway signing again for an upstream with credentials of
+	// its own (the upstream here checks nothing, as for the other arms).
+	upCreds := sigv4.Credentials{AccessKeyID: "AKIAUPSTREAMLOAD0001", SecretAccessKey: "upstream/load/secret"}
+	resignCreds, rgw := loadGateway(t, u, &gateway.Signing{Credentials: gateway.StaticCredentials(upCreds)}, nil)
+	resign := httptest.NewServer(rgw)
+	defer resign.Close()
 
 	body := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
-	cases := []struct {
-		name string
-		req  func(base string) *http.Request
-	}{
-		{"GET, signed headers", func(base string) *http.Request { return signedGET(t, creds, base) }},
-		{"GET, presigned URL", func(base string) *http.Request { return presignedGET(t, creds, base) }},
-		{"PUT 1 MiB, hashed", func(base string) *http.Request { return signedPUT(t, creds, base, body) }},
+	cases := []loadCase{
+		{"GET, signed headers", func(c sigv4.Credentials, base string) *http.Request { return signedGET(t, c, base) }, creds},
+		{"GET, presigned URL", func(c sigv4.Credentials, base string) *http.Request { return presignedGET(t, c, base) }, creds},
+		{"PUT 1 MiB, hashed", func(c sigv4.Credentials, base string) *http.Request { return signedPUT(t, c, base, body) }, creds},
 	}
-	fmt.Printf("\n| request | workers | bare proxy req/s | gateway req/s | gateway/bare | bare p50 / p99 | gateway p50 / p99 | added p50 / p99 |\n|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	fmt.Printf("\n| request | workers | bare proxy req/s | gateway req/s | gateway/bare | re-signing req/s | re-signing/bare | bare p50 / p99 | gateway added p50 / p99 | re-signing added p50 / p99 |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, c := range cases {
 		b := runLoad(t, c.req(bare.URL), body)
 		g := runLoad(t, c.req(via.URL), body)
-		if g.errors > 0 || b.errors > 0 {
-			t.Errorf("%s: %d gateway and %d bare errors (first: %v / %v)", c.name, g.errors, b.errors, g.firstErr, b.firstErr)
+		r := runLoad(t, c.reqAs(resignCreds, resign.URL), body)
+		if g.errors > 0 || b.errors > 0 || r.errors > 0 {
+			t.Errorf("%s: %d gateway, %d re-signing and %d bare errors (first: %v / %v / %v)", c.name, g.errors, r.errors, b.errors,
+				g.firstErr, r.firstErr, b.firstErr)
 		}
-		fmt.Printf("| %s | %d | %.0f | %.0f | %.2f | %v / %v | %v / %v | %v / %v |\n", c.name, *loadWorkers,
-			b.rps, g.rps, g.rps/b.rps, b.p50, b.p99, g.p50, g.p99, g.p50-b.p50, g.p99-b.p99)
+		fmt.Printf("| %s | %d | %.0f | %.0f | %.2f | %.0f | %.2f | %v / %v | %v / %v | %v / %v |\n", c.name, *loadWorkers,
+			b.rps, g.rps, g.rps/b.rps, r.rps, r.rps/b.rps, b.p50, b.p99, g.p50-b.p50, g.p99-b.p99, r.p50-b.p50, r.p99-b.p99)
 	}
 }
 
+type loadCase struct {
+	name  string
+	make  func(creds sigv4.Credentials, base string) *http.Request
+	creds sigv4.Credentials
+}
+
+func (c loadCase) req(base string) *http.Request { return c.make(c.creds, base) }
+
+func (c loadCase) reqAs(creds sigv4.Credentials, base string) *http.Request {
+	return c.make(creds, base)
+}
+
 // loadGateway is the gateway as serve builds it, over a warm credential
-// store with one key.
-func loadGateway(t *testing.T, upstream *url.URL) (sigv4.Credentials, *gateway.Gateway) {
+// store with one key, signing again with signing if set.
+func loadGateway(t testing.TB, upstream *url.URL, signing *gateway.Signing, transport http.RoundTripper) (sigv4.Credentials, *gateway.Gateway) {
 	store, err := credstore.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "keys.db"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +116,7 @@ func loadGateway(t *testing.T, upstream *url.URL) (sigv4.Credentials, *gateway.G
 		t.Fatal(err)
 	}
 	v := &sigv4.Verifier{Keys: store, Regions: []string{"us-east-1"}, Services: []string{"s3"}}
-	gw, err := gateway.New(gateway.Config{Verifier: v, Upstream: upstream, Logger: slog.New(slog.DiscardHandler),
+	gw, err := gateway.New(gateway.Config{Verifier: v, Upstream: upstream, Signing: signing, Transport: transport, Logger: slog.New(slog.DiscardHandler),
 		KeyCacheStats: store.CacheStats})
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +128,7 @@ func loadSigner(creds sigv4.Credentials) *sigv4.Signer {
 	return &sigv4.Signer{Credentials: creds, Region: "us-east-1", Service: "s3"}
 }
 
-func signedGET(t *testing.T, creds sigv4.Credentials, base string) *http.Request {
+func signedGET(t testing.TB, creds sigv4.Credentials, base string) *http.Request {
 	req, _ := http.NewRequest("GET", base+"/bucket/small.txt", nil)
 	if err := loadSigner(creds).Sign(req); err != nil {
 		t.Fatal(err)
@@ -119,7 +136,7 @@ func signedGET(t *testing.T, creds sigv4.Credentials, base string) *http.Request
 	return req
 }
 
-func presignedGET(t *testing.T, creds sigv4.Credentials, base string) *http.Request {
+func presignedGET(t testing.TB, creds sigv4.Credentials, base string) *http.Request {
 	req, _ := http.NewRequest("GET", base+"/bucket/small.txt", nil)
 	if err := loadSigner(creds).Presign(req, 15*time.Minute); err != nil {
 		t.Fatal(err)
@@ -127,7 +144,7 @@ func presignedGET(t *testing.T, creds sigv4.Credentials, base string) *http.Requ
 	return req
 }
 
-func signedPUT(t *testing.T, creds sigv4.Credentials, base string, body []byte) *http.Request {
+func signedPUT(t testing.TB, creds sigv4.Credentials, base string, body []byte) *http.Request {
 	req, _ := http.NewRequest("PUT", base+"/bucket/big.bin", nil)
 	sum := sha256.Sum256(body)
 	req.ContentLength = int64(len(body))
