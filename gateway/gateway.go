@@ -43,6 +43,11 @@
 //     nothing is left), and x-amz-decoded-content-length and x-amz-trailer
 //     are removed. Expect and the request's HTTP trailers are removed too.
 //
+// With Signing (on Config or a Route), the request is signed again with the
+// upstream's credentials for the verified service, and the identity headers
+// are left out unless Signing.IdentityHeaders: see [Signing]. The signing
+// half alone, for programs that cannot sign, is [SigningProxy].
+//
 // Requests that an upstream could read otherwise than the verifier did are
 // refused before they are verified: a path whose dot segments ("..",
 // "%2e%2e", between "/", "\", "%2F" or "%5C") climb above its root

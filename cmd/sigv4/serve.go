@@ -48,6 +48,14 @@ URL is http:// or https://, a host and port, and an optional path prefix.
 (WebSocket) to the upstream; a tunnel lasts at most --max-tunnel, and ends
 as soon as its key stops working.
 
+An upstream that checks signatures of its own (MinIO, Ceph, Amazon S3, any
+AWS service) needs --upstream-credentials: the gateway then signs every
+request again, for the verified service and --upstream-region, with the
+upstream's credentials (the AWS CLI's chain: default, profile:NAME or env;
+--upstream-role-arn assumes a role with them). Clients hold only the keys
+the gateway issues, and never see the upstream's. Without it, the upstream
+gets the request unsigned, with the identity headers.
+
 On first start with an empty store it creates the store and one access key,
 and prints a command to try it. The secret is printed only to a terminal;
 otherwise it goes to a credentials file (mode 0600) next to the store.
@@ -56,8 +64,13 @@ Examples:
   # Try it: the printed AWS CLI command talks to it.
   sigv4 serve
 
-  # In front of an S3-compatible server, over TLS:
-  sigv4 serve --listen :8443 --upstream s3=http://127.0.0.1:9000 \
+  # In front of MinIO, which checks its own signatures: the gateway signs
+  # again with MinIO's key (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY here):
+  sigv4 serve --upstream s3=http://127.0.0.1:9000 --upstream-credentials env
+
+  # In front of Amazon S3, with a role of the gateway's, over TLS:
+  sigv4 serve --listen :8443 --upstream s3=https://s3.eu-west-1.amazonaws.com \
+    --upstream-credentials default --upstream-role-arn arn:aws:iam::123456789012:role/gw \
     --tls-cert cert.pem --tls-key key.pem --region eu-west-1
 
   # S3 to one server, execute-api (and its WebSockets) to another:
