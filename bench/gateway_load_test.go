@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -60,7 +59,7 @@ func TestGatewayLoad(t *testing.T) {
 	defer upstream.Close()
 	u, _ := url.Parse(upstream.URL)
 	creds, gw := loadGateway(t, u, nil, nil)
-	bare := httptest.NewServer(httputil.NewSingleHostReverseProxy(u))
+	bare := httptest.NewServer(bareProxy(u))
 	defer bare.Close()
 	via := httptest.NewServer(gw)
 	defer via.Close()

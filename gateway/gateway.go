@@ -179,8 +179,9 @@ type Config struct {
 	// upstream that serves virtual-hosted S3 buckets) instead of the
 	// upstream's host.
 	PreserveHost bool
-	// Transport carries requests to the upstream (default
-	// http.DefaultTransport); unused without an Upstream.
+	// Transport carries requests to the upstream (default: as
+	// http.DefaultTransport, keeping 256 idle connections per host);
+	// unused without an Upstream.
 	Transport http.RoundTripper
 	// Routes sends the requests of each service (the service of the
 	// verified scope: "s3", "execute-api") to an upstream of its own; the
@@ -333,7 +334,7 @@ func New(cfg Config) (*Gateway, error) {
 	g.routes = routes
 	transport := cfg.Transport
 	if transport == nil {
-		transport = http.DefaultTransport
+		transport = upstreamTransport()
 	}
 	m, err := newMetrics(cfg.Registry, cfg.KeyCacheStats, &g.memory, &g.disk)
 	if err != nil {
@@ -348,6 +349,15 @@ func New(cfg Config) (*Gateway, error) {
 		ErrorLog:       slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 	}
 	return g, nil
+}
+
+// upstreamTransport is http.DefaultTransport keeping enough idle
+// connections for a busy gateway: the default keeps two per host, so that
+// under load most requests would open a connection of their own.
+func upstreamTransport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = 1024, 256
+	return t
 }
 
 // Drain makes /healthz fail from now on, so that load balancers stop

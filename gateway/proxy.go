@@ -31,7 +31,7 @@ type ProxyConfig struct {
 	Region      string
 	// RegionSet, if set, signs with SigV4a for these regions ("*": any).
 	RegionSet []string
-	// Transport carries requests upstream (default http.DefaultTransport).
+	// Transport carries requests upstream (default: as for a Gateway).
 	Transport http.RoundTripper
 	// MaxBody bounds a body that must be held before it is signed: one of
 	// unknown length, or any body for a service other than S3, which
@@ -76,7 +76,7 @@ func NewSigningProxy(cfg ProxyConfig) (*SigningProxy, error) {
 		signers: resigner{signers: map[signerKey]*sigv4.Signer{}}}
 	p.proxy = &httputil.ReverseProxy{
 		Rewrite:      p.rewrite,
-		Transport:    proxyTransport{p: p, next: cmp.Or[http.RoundTripper](cfg.Transport, http.DefaultTransport)},
+		Transport:    proxyTransport{p: p, next: cmp.Or(cfg.Transport, upstreamTransport())},
 		ErrorHandler: p.proxyError,
 		ErrorLog:     slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
 	}
