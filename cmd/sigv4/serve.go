@@ -52,6 +52,8 @@ An upstream that checks signatures of its own (MinIO, Ceph, Amazon S3, any
 AWS service) needs --upstream-credentials: the gateway then signs every
 request again, for the verified service and --upstream-region, with the
 upstream's credentials (the AWS CLI's chain: default, profile:NAME or env;
+or file:PATH, the key of a credentials file such as the one another sigv4
+serve wrote for its first key;
 --upstream-role-arn assumes a role with them). Clients hold only the keys
 the gateway issues, and never see the upstream's. Without it, the upstream
 gets the request unsigned, with the identity headers.
@@ -128,7 +130,7 @@ func serveFlags(fs *flag.FlagSet) *serveOptions {
 	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key `file` (PEM)")
 	fs.StringVar(&o.errorFormat, "error-format", "xml", "error bodies: xml (S3 and query-API style) or json (AWS JSON protocol)")
 	fs.BoolVar(&o.preserveHost, "preserve-host", false, "send the client's Host upstream (virtual-hosted buckets)")
-	fs.StringVar(&o.upstream.credentials, "upstream-credentials", "", "sign again for the upstream with `SOURCE`: default (the AWS CLI's chain), profile:NAME or env; clients never see these credentials")
+	fs.StringVar(&o.upstream.credentials, "upstream-credentials", "", "sign again for the upstream with `SOURCE`: default (the AWS CLI's chain), profile:NAME, env, or file:PATH (a credentials file's key); clients never see these credentials")
 	fs.StringVar(&o.upstream.region, "upstream-region", "", "region to sign for the upstream (default: the client's)")
 	fs.StringVar(&o.upstream.roleARN, "upstream-role-arn", "", "assume this role with the upstream credentials, and sign with it")
 	fs.BoolVar(&o.upstream.identityHeaders, "identity-headers", false, "send the X-Sigv4-* identity headers to an upstream with credentials too")

@@ -619,3 +619,22 @@ func TestServeUpstreamCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestServeChainedFile: a gateway in front of another signs with the key
+// the second issued, read from a credentials file (--upstream-credentials
+// file:PATH): the second's whoami answers with that key, not the client's.
+func TestServeChainedFile(t *testing.T) {
+	second, secondKey := startServe(t)
+	file := filepath.Join(t.TempDir(), "second.credentials")
+	os.WriteFile(file, []byte("# issued by the second gateway\n[sigv4-admin]\naws_access_key_id = "+secondKey.AccessKeyID+
+		"\naws_secret_access_key = "+secondKey.SecretAccessKey+"\n"), 0o600)
+	first, client := startServe(t, "--upstream", "s3="+second, "--upstream-credentials", "file:"+file)
+	status, body := sendSigned(t, client, "s3", "GET", first+"/bucket/key", "")
+	if status != 200 || !strings.Contains(body, secondKey.AccessKeyID) || strings.Contains(body, client.AccessKeyID) {
+		t.Errorf("through both gateways: %d %s; want the second's key %s, not the client's %s", status, body, secondKey.AccessKeyID, client.AccessKeyID)
+	}
+	os.Chmod(file, 0o644)
+	if _, err := readStaticCredentials(file); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("a credentials file readable by others: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -47,8 +48,10 @@ func (f *upstreamFlags) signing(ctx context.Context) (*gateway.Signing, error) {
 		UnsignedStreaming: f.unsigned}, nil
 }
 
-// provider reads SOURCE: default (the AWS CLI's chain), profile:NAME, or
-// env; with --upstream-role-arn, the role assumed with those credentials.
+// provider reads SOURCE: default (the AWS CLI's chain), profile:NAME, env,
+// or file:PATH (the one key of a credentials file, such as the one sigv4
+// serve writes for its first key: a gateway in front of another); with
+// --upstream-role-arn, the role assumed with those credentials.
 func (f *upstreamFlags) provider(ctx context.Context) (aws.CredentialsProvider, error) {
 	opts := []func(*config.LoadOptions) error{config.WithLogger(logging.Nop{})}
 	source := f.credentials
@@ -56,6 +59,12 @@ func (f *upstreamFlags) provider(ctx context.Context) (aws.CredentialsProvider, 
 	case source == "default":
 	case ok && name != "":
 		opts = append(opts, config.WithSharedConfigProfile(name))
+	case strings.HasPrefix(source, "file:"):
+		c, err := readStaticCredentials(strings.TrimPrefix(source, "file:"))
+		if err != nil {
+			return nil, fmt.Errorf("--upstream-credentials %s: %w", source, err)
+		}
+		opts = append(opts, config.WithCredentialsProvider(awscreds.StaticCredentialsProvider{Value: c}))
 	case source == "env":
 		env, err := config.NewEnvConfig()
 		if err != nil || !env.Credentials.HasKeys() {
@@ -63,7 +72,7 @@ func (f *upstreamFlags) provider(ctx context.Context) (aws.CredentialsProvider, 
 		}
 		opts = append(opts, config.WithCredentialsProvider(awscreds.StaticCredentialsProvider{Value: env.Credentials}))
 	default:
-		return nil, fmt.Errorf("--upstream-credentials %q: want default, profile:NAME or env: %w", source, errUsage)
+		return nil, fmt.Errorf("--upstream-credentials %q: want default, profile:NAME, env or file:PATH: %w", source, errUsage)
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
@@ -81,4 +90,49 @@ func (f *upstreamFlags) provider(ctx context.Context) (aws.CredentialsProvider, 
 	return stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), f.roleARN, func(o *stscreds.AssumeRoleOptions) {
 		o.RoleSessionName = "sigv4-gateway"
 	}), nil
+}
+
+// readStaticCredentials reads the first key of a shared credentials file
+// (aws_access_key_id, aws_secret_access_key, aws_session_token), which
+// must not be readable by others.
+func readStaticCredentials(path string) (aws.Credentials, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return aws.Credentials{}, err
+	}
+	if info.Mode().Perm()&0o077 != 0 {
+		return aws.Credentials{}, fmt.Errorf("%s is readable by others (mode %v): chmod 600 it", path, info.Mode().Perm())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return aws.Credentials{}, err
+	}
+	var c aws.Credentials
+	sections := 0
+	for line := range strings.SplitSeq(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") {
+			if sections++; sections > 1 {
+				break // the first profile only
+			}
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "aws_access_key_id":
+			c.AccessKeyID = strings.TrimSpace(v)
+		case "aws_secret_access_key":
+			c.SecretAccessKey = strings.TrimSpace(v)
+		case "aws_session_token":
+			c.SessionToken = strings.TrimSpace(v)
+		}
+	}
+	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
+		return aws.Credentials{}, fmt.Errorf("%s has no aws_access_key_id and aws_secret_access_key", path)
+	}
+	c.Source = "file:" + path
+	return c, nil
 }
