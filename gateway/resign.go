@@ -28,6 +28,11 @@ type Signing struct {
 	// so that a provider may refresh temporary credentials (see
 	// AWSCredentials). Required.
 	Credentials CredentialsProvider
+	// ByIdentity, if set, gives other upstream credentials to some of the
+	// gateway's principals or access keys: each team its own upstream
+	// identity. It is looked up by the verified Identity's Principal, then
+	// its AccessKeyID; anyone else signs with Credentials.
+	ByIdentity map[string]CredentialsProvider
 	// Region is the region signed for (default: the region of the
 	// verified request; us-east-1 for SigV4a and SigV2 requests, which
 	// name none). The service is always the verified request's.
@@ -134,7 +139,7 @@ func (e *errSigning) Unwrap() error { return e.err }
 // upstream's credentials. in is the client's request, for the trailer
 // it announced.
 func (r *resigner) sign(req *http.Request, res *sigv4.Result, in http.Header) error {
-	creds, err := r.Credentials.Retrieve(req.Context())
+	creds, err := r.providerFor(res.Identity).Retrieve(req.Context())
 	if err != nil {
 		return &errSigning{err}
 	}
@@ -164,6 +169,17 @@ func (r *resigner) sign(req *http.Request, res *sigv4.Result, in http.Header) er
 		// body: no second hash.
 		return r.signer(k).SignPayload(req, hash)
 	}
+}
+
+// providerFor returns the upstream credentials of a verified identity.
+func (r *resigner) providerFor(id sigv4.Identity) CredentialsProvider {
+	if p, ok := r.ByIdentity[id.Principal]; ok && id.Principal != "" {
+		return p
+	}
+	if p, ok := r.ByIdentity[id.AccessKeyID]; ok {
+		return p
+	}
+	return r.Credentials
 }
 
 // trailerAlgorithm is the checksum of the client's trailer

@@ -212,3 +212,45 @@ type failing struct{}
 func (failing) Retrieve(context.Context) (sigv4.Credentials, error) {
 	return sigv4.Credentials{}, errors.New("no credentials here")
 }
+
+// TestResignByIdentity: a principal mapped to other upstream credentials
+// signs with those; anyone else with the default ones.
+func TestResignByIdentity(t *testing.T) {
+	team := sigv4.Credentials{AccessKeyID: "AKIAUPSTREAMTEAM0001", SecretAccessKey: "team/upstream/secret"}
+	v := &sigv4.Verifier{Keys: sigv4.NewKeyring(upstreamCreds, team), Regions: []string{region}, Services: []string{"s3"}}
+	var mu sync.Mutex
+	var seen []string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res, err := v.Verify(r)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			seen = append(seen, err.Error())
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		seen = append(seen, res.Identity.AccessKeyID)
+	}))
+	t.Cleanup(up.Close)
+	u, _ := url.Parse(up.URL)
+	keys := sigv4.NewKeyring()
+	keys.Add(creds, sigv4.Identity{Principal: principal})
+	bob := sigv4.Credentials{AccessKeyID: "AKIDBOB", SecretAccessKey: "bob-secret"}
+	keys.Add(bob, sigv4.Identity{Principal: "arn:aws:iam::123456789012:user/bob"})
+	e := newEnv(t, gateway.Config{Upstream: u,
+		Verifier: &sigv4.Verifier{Keys: keys, Regions: []string{region}, Services: []string{"s3"}},
+		Signing: &gateway.Signing{Credentials: gateway.StaticCredentials(upstreamCreds),
+			ByIdentity: map[string]gateway.CredentialsProvider{principal: gateway.StaticCredentials(team)}}})
+	for _, c := range []sigv4.Credentials{creds, bob} {
+		req := e.request(t, "GET", "/bucket/k", nil)
+		mustSign(t, &sigv4.Signer{Credentials: c, Region: region, Service: "s3"}, req)
+		if resp := e.do(t, req); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s", c.AccessKeyID, resp.StatusCode, resp.Body)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{team.AccessKeyID, upstreamCreds.AccessKeyID}; strings.Join(seen, ",") != strings.Join(want, ",") {
+		t.Errorf("the upstream saw %q, want %q (alice mapped to the team's key, bob the default)", seen, want)
+	}
+}

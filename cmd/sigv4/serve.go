@@ -132,6 +132,7 @@ func serveFlags(fs *flag.FlagSet) *serveOptions {
 	fs.BoolVar(&o.preserveHost, "preserve-host", false, "send the client's Host upstream (virtual-hosted buckets)")
 	fs.StringVar(&o.upstream.credentials, "upstream-credentials", "", "sign again for the upstream with `SOURCE`: default (the AWS CLI's chain), profile:NAME, env, or file:PATH (a credentials file's key); clients never see these credentials")
 	fs.StringVar(&o.upstream.region, "upstream-region", "", "region to sign for the upstream (default: the client's)")
+	fs.StringVar(&o.upstream.mapFile, "upstream-map", "", "`file` of lines \"PRINCIPAL-or-ACCESS-KEY SOURCE\": those sign for the upstream with SOURCE's credentials instead")
 	fs.StringVar(&o.upstream.roleARN, "upstream-role-arn", "", "assume this role with the upstream credentials, and sign with it")
 	fs.BoolVar(&o.upstream.identityHeaders, "identity-headers", false, "send the X-Sigv4-* identity headers to an upstream with credentials too")
 	fs.BoolVar(&o.upstream.unsigned, "upstream-unsigned-streaming", false, "send streamed uploads to an https upstream as UNSIGNED-PAYLOAD instead of signed chunks")

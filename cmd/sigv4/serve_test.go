@@ -638,3 +638,35 @@ func TestServeChainedFile(t *testing.T) {
 		t.Errorf("a credentials file readable by others: %v", err)
 	}
 }
+
+// TestUpstreamMap reads --upstream-map: each identity gets the credentials
+// of its source, checked at start; a malformed line or a second mapping of
+// one identity is a usage error.
+func TestUpstreamMap(t *testing.T) {
+	dir := t.TempDir()
+	team := filepath.Join(dir, "team.credentials")
+	os.WriteFile(team, []byte("[team]\naws_access_key_id = AKIATEAMUPSTREAM0001\naws_secret_access_key = team-secret\n"), 0o600)
+	write := func(text string) string {
+		p := filepath.Join(dir, "map")
+		os.WriteFile(p, []byte(text), 0o600)
+		return p
+	}
+	f := &upstreamFlags{mapFile: write("# who signs upstream with what\narn:aws:iam::123456789012:user/alice file:" + team + "\n\nAKIDBOB file:" + team + " # bob too\n")}
+	m, err := f.readMap(context.Background())
+	if err != nil || len(m) != 2 {
+		t.Fatalf("readMap: %v, %d entries", err, len(m))
+	}
+	if c, err := m["AKIDBOB"].Retrieve(context.Background()); err != nil || c.AccessKeyID != "AKIATEAMUPSTREAM0001" {
+		t.Errorf("AKIDBOB signs with %v (%v)", c.AccessKeyID, err)
+	}
+	for _, bad := range []string{"AKIDBOB\n", "AKIDBOB file:" + team + " extra\n", "A file:" + team + "\nA file:" + team + "\n"} {
+		f.mapFile = write(bad)
+		if _, err := f.readMap(context.Background()); !errors.Is(err, errUsage) {
+			t.Errorf("%q: %v, want a usage error", bad, err)
+		}
+	}
+	f.mapFile = write("A file:" + filepath.Join(dir, "missing") + "\n")
+	if _, err := f.readMap(context.Background()); err == nil {
+		t.Error("a source that gives no credentials was accepted")
+	}
+}

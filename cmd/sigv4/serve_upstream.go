@@ -20,8 +20,8 @@ import (
 // upstreamFlags are the flags of re-signing for upstreams that check
 // their own signatures.
 type upstreamFlags struct {
-	credentials, region, roleARN string
-	identityHeaders, unsigned    bool
+	credentials, region, roleARN, mapFile string
+	identityHeaders, unsigned             bool
 }
 
 // signing returns how the gateway signs for its upstreams, or nil when
@@ -29,12 +29,27 @@ type upstreamFlags struct {
 // here, so that a missing or broken source fails at start.
 func (f *upstreamFlags) signing(ctx context.Context) (*gateway.Signing, error) {
 	if f.credentials == "" {
-		if f.roleARN != "" || f.region != "" {
-			return nil, fmt.Errorf("--upstream-role-arn and --upstream-region need --upstream-credentials: %w", errUsage)
+		if f.roleARN != "" || f.region != "" || f.mapFile != "" {
+			return nil, fmt.Errorf("--upstream-role-arn, --upstream-region and --upstream-map need --upstream-credentials: %w", errUsage)
 		}
 		return nil, nil
 	}
-	provider, err := f.provider(ctx)
+	creds, err := f.checked(ctx, f.credentials, f.roleARN)
+	if err != nil {
+		return nil, err
+	}
+	byIdentity, err := f.readMap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &gateway.Signing{Credentials: creds, ByIdentity: byIdentity, Region: f.region,
+		IdentityHeaders: f.identityHeaders, UnsignedStreaming: f.unsigned}, nil
+}
+
+// checked returns the credentials of source (assuming roleARN if set),
+// asked for once.
+func (f *upstreamFlags) checked(ctx context.Context, source, roleARN string) (gateway.CredentialsProvider, error) {
+	provider, err := (&upstreamFlags{credentials: source, roleARN: roleARN}).provider(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -42,10 +57,40 @@ func (f *upstreamFlags) signing(ctx context.Context) (*gateway.Signing, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if _, err := creds.Retrieve(ctx); err != nil {
-		return nil, fmt.Errorf("--upstream-credentials %s: %w", f.credentials, err)
+		return nil, fmt.Errorf("--upstream-credentials %s: %w", source, err)
 	}
-	return &gateway.Signing{Credentials: creds, Region: f.region, IdentityHeaders: f.identityHeaders,
-		UnsignedStreaming: f.unsigned}, nil
+	return creds, nil
+}
+
+// readMap reads --upstream-map: lines of "IDENTITY SOURCE", IDENTITY a
+// principal ARN or an access key ID of the gateway's store, SOURCE as
+// --upstream-credentials; "#" starts a comment.
+func (f *upstreamFlags) readMap(ctx context.Context) (map[string]gateway.CredentialsProvider, error) {
+	if f.mapFile == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(f.mapFile)
+	if err != nil {
+		return nil, fmt.Errorf("--upstream-map: %w", err)
+	}
+	m := map[string]gateway.CredentialsProvider{}
+	for i, line := range strings.Split(string(data), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		if len(fields) != 2 {
+			return nil, fmt.Errorf("--upstream-map %s:%d: want IDENTITY SOURCE: %w", f.mapFile, i+1, errUsage)
+		}
+		if _, dup := m[fields[0]]; dup {
+			return nil, fmt.Errorf("--upstream-map %s:%d: %s is mapped twice: %w", f.mapFile, i+1, fields[0], errUsage)
+		}
+		if m[fields[0]], err = f.checked(ctx, fields[1], ""); err != nil {
+			return nil, fmt.Errorf("--upstream-map %s:%d: %w", f.mapFile, i+1, err)
+		}
+	}
+	return m, nil
 }
 
 // provider reads SOURCE: default (the AWS CLI's chain), profile:NAME, env,
