@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -179,4 +181,53 @@ func TestProxyLoopbackOnly(t *testing.T) {
 	if err := o.run(ctx, io.Discard); err == nil || !strings.Contains(err.Error(), "--allow-remote") {
 		t.Errorf("run on 0.0.0.0: %v", err)
 	}
+}
+
+// TestProxySigV4a: with --sigv4a the proxy signs with SigV4a for every
+// region, headers and streamed chunks alike.
+func TestProxySigV4a(t *testing.T) {
+	creds := proxyCreds(t)
+	v := &sigv4.Verifier{Keys: sigv4.NewKeyring(creds), Regions: []string{"eu-central-1"}, Services: []string{"s3"}}
+	var mu sync.Mutex
+	var got []string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res, err := v.Verify(r)
+		var body []byte
+		if err == nil {
+			body, err = io.ReadAll(res.Body)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			got = append(got, err.Error())
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		got = append(got, res.Algorithm+" "+res.PayloadHash+" "+strconv.Itoa(len(body)))
+	}))
+	t.Cleanup(up.Close)
+	base := startProxy(t, &proxyOptions{upstream: up.URL, listen: "127.0.0.1:0", service: "s3", sigv4a: true, maxBody: 1 << 20})
+	for _, req := range []*http.Request{
+		must(http.NewRequest("GET", base+"/bucket/k", nil)),
+		must(http.NewRequest("PUT", base+"/bucket/k", bytes.NewReader(make([]byte, 200<<10)))),
+	} {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"AWS4-ECDSA-P256-SHA256 " + sigv4.EmptySHA256 + " 0", "AWS4-ECDSA-P256-SHA256 STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD 204800"}
+	if !slices.Equal(got, want) {
+		t.Errorf("the upstream verified %q, want %q", got, want)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
