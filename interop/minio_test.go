@@ -79,7 +79,7 @@ func startMinio(t *testing.T) *s3Backend {
 		signer: &sigv4.Signer{Credentials: minioRoot, Region: region, Service: "s3"}}}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Get(m.URL + "/minio/health/live")
+		resp, err := http.Get(m.URL + "/minio/health/ready") // live comes before the server is initialized
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

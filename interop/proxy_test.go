@@ -212,3 +212,94 @@ func mustOK(t *testing.T, req *http.Request) string {
 	}
 	return string(body)
 }
+
+// TestServeResignMinIO: the sigv4 serve binary, as a user runs it, in
+// front of MinIO with --upstream-credentials env (MinIO's root key in the
+// gateway's environment): the AWS CLI, with the key serve created, copies
+// 10 MiB up (multipart) and back, lists and removes it; MinIO held the
+// bytes uploaded.
+func TestServeResignMinIO(t *testing.T) {
+	requireCommand(t, "aws", "apt-get install -y awscli")
+	m := startMinio(t)
+	m.createBucket(t, "served")
+	bin := buildSigv4(t)
+	dir := t.TempDir()
+	addr := freePorts(t, 1)[0]
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:"+addr, "--admin", "", "--store", "sqlite:"+filepath.Join(dir, "keys.db"),
+		"--upstream", "s3="+m.URL, "--upstream-credentials", "env")
+	cmd.Dir = dir
+	cmd.Env = append(clientEnv(t, m.root.SecretAccessKey), "AWS_ACCESS_KEY_ID="+m.root.AccessKeyID)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var client sigv4.Credentials
+	sc := bufio.NewScanner(stdout)
+	for client.AccessKeyID == "" && sc.Scan() {
+		for _, kv := range strings.Fields(sc.Text()) {
+			if path, ok := strings.CutPrefix(kv, "AWS_SHARED_CREDENTIALS_FILE="); ok {
+				client = sharedCredentials(t, path)
+			}
+		}
+	}
+	go io.Copy(io.Discard, stdout)
+	if client.AccessKeyID == "" || client.AccessKeyID == m.root.AccessKeyID {
+		t.Fatalf("serve gave the client %q", client.AccessKeyID)
+	}
+	endpoint := "http://127.0.0.1:" + addr
+	aws := func(args ...string) string {
+		t.Helper()
+		out, err := run(t, gwEnv(t, client), "aws", append(args, "--endpoint-url", endpoint)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	data, file := randomFile(t, gwLarge)
+	aws("s3", "cp", file, "s3://served/cli/data.bin")
+	if got := minioObjectSHA256(t, m, "served", "cli/data.bin"); got != sha256Hex(data) {
+		t.Errorf("MinIO holds sha256 %s, want %s", got, sha256Hex(data))
+	}
+	back := filepath.Join(t.TempDir(), "back.bin")
+	aws("s3", "cp", "s3://served/cli/data.bin", back)
+	expectDownloaded(t, "aws s3 cp back", fileSHA256(t, back), data)
+	if out := aws("s3", "ls", "s3://served/cli/"); !strings.Contains(out, "data.bin") {
+		t.Errorf("aws s3 ls: %s", out)
+	}
+	aws("s3", "rm", "s3://served/cli/data.bin")
+	if status, _ := m.get(t, "served", "cli/data.bin"); status != http.StatusNotFound {
+		t.Errorf("after aws s3 rm, MinIO answers %d", status)
+	}
+	wrong := client
+	wrong.SecretAccessKey = "x" + client.SecretAccessKey[1:]
+	if _, err := run(t, gwEnv(t, wrong), "aws", "s3", "cp", file, "s3://served/cli/wrong.bin", "--endpoint-url", endpoint); err == nil {
+		t.Error("a wrong secret was accepted")
+	}
+	if status, _ := m.get(t, "served", "cli/wrong.bin"); status != http.StatusNotFound {
+		t.Errorf("MinIO holds the refused upload (%d)", status)
+	}
+}
+
+func sharedCredentials(t *testing.T, path string) sigv4.Credentials {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c sigv4.Credentials
+	for line := range strings.SplitSeq(string(data), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		switch strings.TrimSpace(k) {
+		case "aws_access_key_id":
+			c.AccessKeyID = strings.TrimSpace(v)
+		case "aws_secret_access_key":
+			c.SecretAccessKey = strings.TrimSpace(v)
+		}
+	}
+	return c
+}
