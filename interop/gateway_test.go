@@ -436,11 +436,36 @@ func newGatewayFixture(t *testing.T) *gwFixture {
 }
 
 // forEachBackend runs test on a gateway in front of moto, and on one in
-// front of MinIO, which checks its own signatures: that gateway signs
-// every request again with MinIO's root key, which clients never see.
+// front of each of two servers that check their own signatures, MinIO and
+// moto with its authentication on: those gateways sign every request
+// again with the server's key (MinIO's root, moto's IAM user), which
+// clients never see.
 func forEachBackend(t *testing.T, test func(t *testing.T, f *gwFixture)) {
+	forBackends(t, true, test)
+}
+
+// motoAuthDefect is why some tests do not run in front of moto with its
+// authentication on: moto's own check refuses the signatures that
+// aws-sdk-go-v2 and botocore (and we) make of a query value holding "/"
+// and of a key holding spaces or parentheses.
+const motoAuthDefect = "moto's authentication refuses the SDKs' own signatures of a query value with '/' and of keys with spaces or parentheses, which this test sends"
+
+// forEachBackendButMotoAuth is forEachBackend without moto-auth, for the
+// tests that meet motoAuthDefect.
+func forEachBackendButMotoAuth(t *testing.T, test func(t *testing.T, f *gwFixture)) {
+	forBackends(t, false, test)
+}
+
+func forBackends(t *testing.T, motoAuth bool, test func(t *testing.T, f *gwFixture)) {
 	t.Run("moto", func(t *testing.T) { test(t, newGatewayFixture(t)) })
 	t.Run("minio", func(t *testing.T) { test(t, newGatewayFixtureOn(t, startMinio(t))) })
+	t.Run("moto-auth", func(t *testing.T) {
+		if !motoAuth {
+			t.Skip(motoAuthDefect)
+		}
+		m, _ := startMotoAuth(t)
+		test(t, newGatewayFixtureOn(t, m))
+	})
 }
 
 func newGatewayFixtureOn(t *testing.T, backend *s3Backend) *gwFixture {
@@ -988,7 +1013,7 @@ func s3cmdRunConfig(t *testing.T, f *gwFixture, creds sigv4.Credentials, config 
 // over HTTPS it sends 10 MiB STREAMING-UNSIGNED-PAYLOAD-TRAILER.
 func TestGatewayBoto3(t *testing.T) {
 	requireBoto3(t)
-	forEachBackend(t, func(t *testing.T, f *gwFixture) {
+	forEachBackendButMotoAuth(t, func(t *testing.T, f *gwFixture) {
 		for _, size := range []int{gwSmall, gwLarge} {
 			t.Run(fmt.Sprintf("http %dB", size), func(t *testing.T) {
 				data, file := randomFile(t, size)
@@ -1196,7 +1221,7 @@ func TestGatewayJSSDK(t *testing.T) {
 // signed Content-MD5) and back.
 func TestGatewayRclone(t *testing.T) {
 	requireCommand(t, "rclone", "apt-get install -y rclone")
-	forEachBackend(t, func(t *testing.T, f *gwFixture) {
+	forEachBackendButMotoAuth(t, func(t *testing.T, f *gwFixture) {
 		data, file := randomFile(t, gwLarge)
 		env := rcloneEnv(t, f, f.creds)
 		m := f.mark()
