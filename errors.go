@@ -68,6 +68,7 @@ var (
 	ErrNotImplemented                    = code("NotImplemented", http.StatusNotImplemented)
 	ErrRequestHeaderSectionTooLarge      = code("RequestHeaderSectionTooLarge", http.StatusBadRequest)
 	ErrRequestTimeTooSkewed              = code("RequestTimeTooSkewed", http.StatusForbidden)
+	ErrServiceUnavailable                = code("ServiceUnavailable", http.StatusServiceUnavailable)
 	ErrSignatureDoesNotMatch             = code("SignatureDoesNotMatch", http.StatusForbidden)
 	ErrXAmzContentSHA256Mismatch         = code("XAmzContentSHA256Mismatch", http.StatusBadRequest)
 )

@@ -12,8 +12,10 @@ import (
 // A verifier never needs the secret itself.
 //
 // For an access key it does not know (or no longer accepts), SigningKey
-// returns an error matching ErrInvalidAccessKeyID; any other error is
-// reported to the client as InternalError. Implementations are called
+// returns an error matching ErrInvalidAccessKeyID. An *Error with a Code
+// and Status (ErrServiceUnavailable's, say, when the keys are elsewhere
+// and cannot be reached) is the client's answer as it is; any other error
+// is reported to the client as InternalError. Implementations are called
 // concurrently.
 type KeySource interface {
 	SigningKey(ctx context.Context, accessKeyID string, scope Scope) (SigningKey, Identity, error)

@@ -222,8 +222,7 @@ func (v *Verifier) checkSignatureV2(keys SigV2Source, r *request, accessKeyID, s
 	case unknown:
 		want = SigV2MAC(v.dummySecret(), st.out)
 	case err != nil:
-		return Identity{}, &Error{Code: ErrInternalError.Code, Status: ErrInternalError.Status,
-			Message: "We encountered an internal error. Please try again.", Err: err}
+		return Identity{}, keySourceError(err)
 	}
 	match := hmac.Equal(sigv2.DecodeSignature(signature), want)
 	switch {

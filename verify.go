@@ -587,10 +587,24 @@ func (v *Verifier) lookupKey(r *request) error {
 	case r.unknown:
 		r.key, r.id = v.dummyKey(r.scope), Identity{}
 	case err != nil:
-		return &Error{Code: ErrInternalError.Code, Status: ErrInternalError.Status,
-			Message: "We encountered an internal error. Please try again.", Err: err}
+		return keySourceError(err)
 	}
 	return nil
+}
+
+// keySourceError is the answer to a KeySource failure: an *Error it gave
+// (ServiceUnavailable from a key authority that cannot be reached, say)
+// as it is, anything else as InternalError.
+func keySourceError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) && e.Code != "" && e.Status != 0 {
+		if e.Message == "" { // a sentinel
+			e = &Error{Code: e.Code, Status: e.Status, Message: "The service is unavailable or failed. Please try again.", Err: err}
+		}
+		return e
+	}
+	return &Error{Code: ErrInternalError.Code, Status: ErrInternalError.Status,
+		Message: "We encountered an internal error. Please try again.", Err: err}
 }
 
 func errUnknownKey() *Error {

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -586,4 +587,24 @@ func TestUnsignedContentSHA256(t *testing.T) {
 		}
 		expectOutcome(t, testVerifier(testTime), req, "AccessDenied")
 	})
+}
+
+// unavailableKeys is a KeySource whose keys cannot be reached just now.
+type unavailableKeys struct{}
+
+func (unavailableKeys) SigningKey(context.Context, string, sigv4.Scope) (sigv4.SigningKey, sigv4.Identity, error) {
+	return sigv4.SigningKey{}, sigv4.Identity{}, fmt.Errorf("key authority unreachable: %w", sigv4.ErrServiceUnavailable)
+}
+
+// TestKeySourceAWSError: a KeySource's *Error (ServiceUnavailable) is the
+// client's answer, never taken for an unknown key; any other failure is
+// InternalError.
+func TestKeySourceAWSError(t *testing.T) {
+	v := testVerifier(testTime)
+	v.Keys = unavailableKeys{}
+	_, err := v.Verify(signed(t, nil))
+	var e *sigv4.Error
+	if !errors.As(err, &e) || e.Code != "ServiceUnavailable" || e.Status != 503 || e.Message == "" {
+		t.Errorf("Verify: %v", err)
+	}
 }

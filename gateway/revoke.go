@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/sigv4/sigv4"
@@ -39,11 +40,9 @@ func (g *Gateway) keyWorks(ctx context.Context, res *sigv4.Result) *sigv4.Error 
 		now = g.verifier.Now()
 	}
 	switch {
+	case err != nil && !errors.Is(err, sigv4.ErrInvalidAccessKeyID):
+		return asError(err) // the key source failed (InternalError, ServiceUnavailable)
 	case err != nil:
-		e := asError(err)
-		if e.Code == sigv4.ErrInternalError.Code {
-			return e
-		}
 		return &sigv4.Error{Code: sigv4.ErrInvalidAccessKeyID.Code, Status: sigv4.ErrInvalidAccessKeyID.Status,
 			Message: "The AWS Access Key Id you provided does not exist in our records.", Err: err}
 	case !id.Expiration.IsZero() && !now.Before(id.Expiration):
