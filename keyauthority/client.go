@@ -68,7 +68,7 @@ type Client struct {
 	// (default 5 s; at most 4096 of them).
 	NegativeTTL time.Duration
 	// Reconnect is the wait before the revocation stream is opened again
-	// (default 500 ms).
+	// (default 250 ms).
 	Reconnect time.Duration
 
 	mu        sync.Mutex
@@ -350,7 +350,7 @@ func (c *Client) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(cmpDuration(c.Reconnect, 500*time.Millisecond)):
+		case <-time.After(cmpDuration(c.Reconnect, 250*time.Millisecond)):
 		}
 	}
 }

@@ -136,6 +136,10 @@ func serveFlags(fs *flag.FlagSet) *serveOptions {
 	fs.StringVar(&o.upstream.roleARN, "upstream-role-arn", "", "assume this role with the upstream credentials, and sign with it")
 	fs.BoolVar(&o.upstream.identityHeaders, "identity-headers", false, "send the X-Sigv4-* identity headers to an upstream with credentials too")
 	fs.BoolVar(&o.upstream.unsigned, "upstream-unsigned-streaming", false, "send streamed uploads to an https upstream as UNSIGNED-PAYLOAD instead of signed chunks")
+	fs.StringVar(&o.authority.url, "authority", "", "take keys from the key authority at `URL` (https://host:port) instead of a store: this gateway then holds no secret")
+	fs.StringVar(&o.authority.cert, "cert", "", "with --authority: this gateway's certificate `file` (sigv4 authority grant)")
+	fs.StringVar(&o.authority.key, "key", "", "with --authority: its private key `file`")
+	fs.StringVar(&o.authority.ca, "ca", "", "with --authority: the authority's CA certificate `file`")
 	fs.BoolVar(&o.sigV2, "sigv2", false, "also accept AWS Signature Version 2 (legacy S3 clients: s3cmd signurl, boto's 's3' signer); for service s3 only")
 	fs.Var(&o.vhostDomains, "virtual-host-domain", "host `name` under which clients name a bucket in the host (bucket.NAME), which SigV2 signs; repeatable")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "drop a client whose upload or download stalls this long")
@@ -158,6 +162,7 @@ type serveOptions struct {
 	upstreams, websocket, forwardHeaders     stringList
 	vhostDomains                             stringList
 	upstream                                 upstreamFlags
+	authority                                struct{ url, cert, key, ca string }
 	signing                                  *gateway.Signing // made of upstream
 	preserveHost, sigV2                      bool
 	idleTimeout, maxTunnel, verdictTimeout   time.Duration
@@ -185,12 +190,15 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	}
 	o.signing = signing
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if o.authority.url != "" {
+		return o.runOnAuthority(ctx, log)
+	}
 	store, err := credstore.Open(ctx, o.store, nil)
 	if err != nil {
 		return fmt.Errorf("opening the credential store %s: %w", o.store, err)
 	}
 	defer store.Close()
-	g, err := o.gateway(store, log)
+	g, err := o.gateway(store, store.CacheStats, log)
 	if err != nil {
 		return err
 	}
@@ -235,7 +243,39 @@ func (o *serveOptions) checkLimits() error {
 	return nil
 }
 
-func (o *serveOptions) gateway(store *credstore.Store, log *slog.Logger) (*gateway.Gateway, error) {
+// runOnAuthority serves with the keys of a key authority: no store, no
+// sealing key, no secret on this machine.
+func (o *serveOptions) runOnAuthority(ctx context.Context, log *slog.Logger) error {
+	a := o.authority
+	if a.cert == "" || a.key == "" || a.ca == "" {
+		return fmt.Errorf("--authority needs --cert, --key and --ca: %w", errUsage)
+	}
+	client, err := authorityClient(a.url, a.cert, a.key, a.ca)
+	if err != nil {
+		return fmt.Errorf("--authority: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go client.Run(ctx)
+	stats := func() (uint64, uint64) { h, m := client.Stats(); return uint64(h), uint64(m) }
+	g, err := o.gateway(client, stats, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return err
+	}
+	log.Info("serving", "endpoint", o.endpoint(ln.Addr()), "upstream", describeRoutes(mustRoutes(o)), "authority", a.url, "max_conns", o.maxConns)
+	return o.serve(ctx, g, gateway.LimitListener(ln, o.maxConns, o.maxConnsPerIP), log)
+}
+
+func mustRoutes(o *serveOptions) map[string]gateway.Route {
+	r, _ := o.routes()
+	return r
+}
+
+func (o *serveOptions) gateway(keys sigv4.KeySource, stats func() (uint64, uint64), log *slog.Logger) (*gateway.Gateway, error) {
 	routes, err := o.routes()
 	if err != nil {
 		return nil, err
@@ -254,11 +294,11 @@ func (o *serveOptions) gateway(store *credstore.Store, log *slog.Logger) (*gatew
 	default:
 		return nil, fmt.Errorf("--error-format %q: want xml or json: %w", o.errorFormat, errUsage)
 	}
-	v := &sigv4.Verifier{Keys: store, Regions: splitList(o.regions), Services: splitList(o.services),
+	v := &sigv4.Verifier{Keys: keys, Regions: splitList(o.regions), Services: splitList(o.services),
 		SigV2: o.sigV2, VirtualHostDomains: o.vhostDomains}
 	return gateway.New(gateway.Config{
 		Verifier: v, Routes: routes, PreserveHost: o.preserveHost, ErrorFormat: format,
-		Logger: log, KeyCacheStats: store.CacheStats, IdleTimeout: o.idleTimeout,
+		Logger: log, KeyCacheStats: stats, IdleTimeout: o.idleTimeout,
 		ForwardOverrides: o.forwardHeaders, MaxTunnel: o.maxTunnel, TempDir: o.tempDir,
 		MaxBuffered: int64(o.maxBuffered), MaxTempBytes: int64(o.maxTemp),
 		VerdictTimeout: o.verdictTimeout, MaxPendingPerIP: o.maxPendingPerIP,

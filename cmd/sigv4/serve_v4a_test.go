@@ -28,7 +28,7 @@ func TestServeV4a(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := &serveOptions{regions: "us-east-1", services: "s3,sts", errorFormat: "xml"}
-	g, err := o.gateway(store, slog.New(slog.DiscardHandler))
+	g, err := o.gateway(store, store.CacheStats, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
