@@ -4,12 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"flag"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -111,4 +116,149 @@ func TestAuthorityEndToEnd(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Logf("refused %v after the revocation", time.Since(start).Round(time.Millisecond))
+}
+
+// TestAuthorityGatewayHoldsNoSecret: a sigv4 serve --authority process,
+// after serving a key's requests, holds in its whole memory (every
+// readable mapping of /proc/PID/mem) neither the key's secret nor its
+// date, region or service keys, only the day's signing key (found, which
+// shows the scan sees what is there); its directory holds no file with
+// the secret.
+func TestAuthorityGatewayHoldsNoSecret(t *testing.T) {
+	if _, err := os.Stat("/proc/self/mem"); err != nil {
+		t.Skip("no /proc")
+	}
+	dir := filepath.Join(t.TempDir(), "authority")
+	cli := func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if code := run(args, nil, &out, &errOut); code != 0 {
+			t.Fatalf("sigv4 %s: exit %d: %s", strings.Join(args, " "), code, errOut.String())
+		}
+		return out.String()
+	}
+	cli("authority", "init", "--dir", dir, "--host", "127.0.0.1")
+	cli("authority", "grant", "--dir", dir, "--name", "eu-gw", "--regions", "eu-west-1", "--services", "s3")
+	var key struct{ AccessKeyId, SecretAccessKey string }
+	if err := json.Unmarshal([]byte(cli("keys", "create", "--store", "sqlite:"+filepath.Join(dir, "keys.db"), "--name", "alice", "--json")), &key); err != nil {
+		t.Fatal(err)
+	}
+	alice := sigv4.Credentials{AccessKeyID: key.AccessKeyId, SecretAccessKey: key.SecretAccessKey}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- (&authorityOptions{dir: dir, listen: addr}).serve(ctx, io.Discard) }()
+	defer func() { cancel(); <-done }()
+
+	bin := filepath.Join(t.TempDir(), "sigv4")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	gwDir := t.TempDir()
+	gw := freeTCPAddr(t)
+	cmd := exec.Command(bin, "serve", "--listen", gw, "--admin", "", "--region", "eu-west-1", "--service", "s3",
+		"--authority", "https://"+addr, "--cert", filepath.Join(dir, "clients", "eu-gw.crt"),
+		"--key", filepath.Join(dir, "clients", "eu-gw.key"), "--ca", filepath.Join(dir, "ca.crt"))
+	cmd.Dir = gwDir
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	ok := 0
+	for deadline := time.Now().Add(10 * time.Second); ok < 20 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		req, _ := http.NewRequest("PUT", "http://"+gw+"/bucket/key", strings.NewReader("some data"))
+		if err := (&sigv4.Signer{Credentials: alice, Region: "eu-west-1", Service: "s3"}).Sign(req); err != nil {
+			t.Fatal(err)
+		}
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				ok++
+			}
+		}
+	}
+	if ok < 20 {
+		t.Fatalf("%d requests through the gateway succeeded", ok)
+	}
+
+	now := time.Now().UTC()
+	mem := processMemory(t, cmd.Process.Pid)
+	t.Logf("scanned %d MiB of the gateway's memory", len(mem)>>20)
+	found := func(b []byte) bool { return bytes.Contains(mem, b) }
+	if !found([]byte(alice.AccessKeyID)) {
+		t.Fatal("the scan does not find the access key ID the gateway served: it sees nothing")
+	}
+	for _, day := range []time.Time{now.Add(-24 * time.Hour), now, now.Add(24 * time.Hour)} {
+		d := day.Format("20060102")
+		kDate := hmacSHA256([]byte("AWS4"+alice.SecretAccessKey), d)
+		kRegion := hmacSHA256(kDate, "eu-west-1")
+		kService := hmacSHA256(kRegion, "s3")
+		for name, secret := range map[string][]byte{"the secret": []byte(alice.SecretAccessKey), "kDate " + d: kDate,
+			"kRegion " + d: kRegion, "kService " + d: kService} {
+			if found(secret) {
+				t.Errorf("the gateway's memory holds %s", name)
+			}
+		}
+	}
+	kSigning := sigv4.DeriveSigningKey(alice.SecretAccessKey, sigv4.Scope{Date: now.Format("20060102"), Region: "eu-west-1", Service: "s3"})
+	if !found(kSigning[:]) {
+		t.Error("today's signing key is not in the gateway's memory: the scan is blind")
+	}
+	filepath.WalkDir(gwDir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(alice.SecretAccessKey)) {
+				t.Errorf("%s holds the secret", p)
+			}
+		}
+		return nil
+	})
+}
+
+func hmacSHA256(key []byte, data string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(data))
+	return m.Sum(nil)
+}
+
+func freeTCPAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// processMemory reads every readable mapping of a process.
+func processMemory(t *testing.T, pid int) []byte {
+	t.Helper()
+	maps, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/mem")
+	if err != nil {
+		t.Skipf("cannot read the process's memory: %v", err)
+	}
+	defer f.Close()
+	var all []byte
+	for line := range strings.SplitSeq(string(maps), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 2 || fields[1][0] != 'r' || strings.Contains(line, "[vvar") || strings.Contains(line, "[vsyscall") {
+			continue
+		}
+		lo, hi, _ := strings.Cut(fields[0], "-")
+		start, err1 := strconv.ParseUint(lo, 16, 64)
+		end, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 != nil || err2 != nil || end-start > 1<<30 {
+			continue
+		}
+		buf := make([]byte, end-start)
+		n, _ := f.ReadAt(buf, int64(start))
+		all = append(all, buf[:n]...)
+	}
+	return all
 }
