@@ -470,6 +470,23 @@ func forBackends(t *testing.T, motoAuth bool, test func(t *testing.T, f *gwFixtu
 
 func newGatewayFixtureOn(t *testing.T, backend *s3Backend) *gwFixture {
 	t.Helper()
+	return newGatewayFixtureKeys(t, backend, false)
+}
+
+// forEachBackendAndAuthority is forEachBackend, and once more in front of
+// moto with the gateway on a key authority (serving the fixture's store)
+// instead of the store itself: the gateway holds no secret.
+func forEachBackendAndAuthority(t *testing.T, test func(t *testing.T, f *gwFixture)) {
+	forEachBackend(t, test)
+	onAuthority(t, test)
+}
+
+func onAuthority(t *testing.T, test func(t *testing.T, f *gwFixture)) {
+	t.Run("authority", func(t *testing.T) { test(t, newGatewayFixtureKeys(t, startMoto(t), true)) })
+}
+
+func newGatewayFixtureKeys(t *testing.T, backend *s3Backend, viaAuthority bool) *gwFixture {
+	t.Helper()
 	f := &gwFixture{backend: backend, clock: &gwClock{}, bucket: gwBucket,
 		log: &gwLog{byID: map[string]map[string]string{}}}
 	ctx := context.Background()
@@ -485,6 +502,13 @@ func newGatewayFixtureOn(t *testing.T, backend *s3Backend) *gwFixture {
 	}
 	v := &sigv4.Verifier{Keys: store, Regions: []string{region}, Services: []string{"s3", "sts"}, Now: f.clock.Now,
 		SigV2: true}
+	stats := store.CacheStats
+	if viaAuthority {
+		c := authorityKeys(t, store, f.clock.Now)
+		v.Keys, v.SigV2 = c, false
+		stats = func() (uint64, uint64) { h, m := c.Stats(); return uint64(h), uint64(m) }
+		f.backend.name = "moto (gateway on a key authority)"
+	}
 	upstream, _ := url.Parse(f.backend.URL)
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	f.up = &upstreamCounter{base: base, sent: map[string]*countedBody{}}
@@ -496,7 +520,7 @@ func newGatewayFixtureOn(t *testing.T, backend *s3Backend) *gwFixture {
 	}
 	f.gw, err = gateway.New(gateway.Config{
 		Verifier: v, Upstream: upstream, Signing: signing, Transport: f.up, TempDir: dir,
-		Logger: slog.New(f.log), KeyCacheStats: store.CacheStats,
+		Logger: slog.New(f.log), KeyCacheStats: stats,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -1013,7 +1037,7 @@ func s3cmdRunConfig(t *testing.T, f *gwFixture, creds sigv4.Credentials, config 
 // over HTTPS it sends 10 MiB STREAMING-UNSIGNED-PAYLOAD-TRAILER.
 func TestGatewayBoto3(t *testing.T) {
 	requireBoto3(t)
-	forEachBackendButMotoAuth(t, func(t *testing.T, f *gwFixture) {
+	test := func(t *testing.T, f *gwFixture) {
 		for _, size := range []int{gwSmall, gwLarge} {
 			t.Run(fmt.Sprintf("http %dB", size), func(t *testing.T) {
 				data, file := randomFile(t, size)
@@ -1042,14 +1066,16 @@ func TestGatewayBoto3(t *testing.T) {
 				gwWant{method: "GET", size: -1, tls: true, code: "OK"})
 			f.expectStored(t, key, data)
 		})
-	})
+	}
+	forEachBackendButMotoAuth(t, test)
+	onAuthority(t, test)
 }
 
 // TestGatewayAWSCLI: aws s3 cp of 10 MiB up (multipart: 8 MiB + 2 MiB
 // parts) and down (ranged GETs), and aws s3api put-object / get-object.
 func TestGatewayAWSCLI(t *testing.T) {
 	requireCommand(t, "aws", "apt-get install -y awscli (or python3 -m pip install awscli)")
-	forEachBackend(t, func(t *testing.T, f *gwFixture) {
+	forEachBackendAndAuthority(t, func(t *testing.T, f *gwFixture) {
 		data, file := randomFile(t, gwLarge)
 		t.Run("s3 cp multipart", func(t *testing.T) {
 			key := "cli/cp.bin"
@@ -1098,7 +1124,7 @@ func TestGatewayAWSCLI(t *testing.T) {
 // feature/s3/manager's Uploader (multipart, 5 MiB parts); GetObject back.
 func TestGatewayGoSDK(t *testing.T) {
 	t.Setenv("AWS_CA_BUNDLE", "") // see TestGoSDK
-	forEachBackend(t, func(t *testing.T, f *gwFixture) {
+	forEachBackendAndAuthority(t, func(t *testing.T, f *gwFixture) {
 		data := randomData(t, gwLarge)
 		for _, tls := range []bool{false, true} {
 			name, mode := "PutObject http", "hex-sha256"
@@ -1151,7 +1177,7 @@ func TestGatewayGoSDK(t *testing.T) {
 // 64 KiB chunks (STREAMING-AWS4-HMAC-SHA256-PAYLOAD), and with a CRC32C
 // checksum as a signed trailer (-TRAILER); GetObject back.
 func TestGatewayMinio(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, f *gwFixture) {
+	forEachBackendAndAuthority(t, func(t *testing.T, f *gwFixture) {
 		data := randomData(t, gwLarge)
 		for _, tc := range []struct {
 			name     string
@@ -1192,7 +1218,7 @@ func TestGatewayMinio(t *testing.T) {
 // chunked, over plain HTTP); GetObject back.
 func TestGatewayJSSDK(t *testing.T) {
 	requireJSSDK(t)
-	forEachBackend(t, func(t *testing.T, f *gwFixture) {
+	forEachBackendAndAuthority(t, func(t *testing.T, f *gwFixture) {
 		data, file := randomFile(t, gwLarge)
 		for _, tc := range []struct{ op, mode, te string }{
 			{"put-buffer", "hex-sha256", ""},
@@ -1431,7 +1457,7 @@ var gwUploaders = []gwUploader{
 // the client sees the gateway's error code, the gateway rejected every
 // request it sent before forwarding a byte, and moto holds no such object.
 func TestGatewayRejected(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, f *gwFixture) {
+	forEachBackendAndAuthority(t, func(t *testing.T, f *gwFixture) {
 		cases := f.credCases(t)
 		data, file := randomFile(t, gwReject)
 		for _, u := range gwUploaders {

@@ -44,8 +44,8 @@ var v4aAuthorization = regexp.MustCompile(`^AWS4-ECDSA-P256-SHA256 Credential=` 
 // TestSigV4aJSSDK sends a PUT with a body and a GET signed by the JS SDK's
 // pure-JS SigV4a signer (SignatureV4a of @aws-sdk/signature-v4a) for the
 // region sets "*" and "us-east-1,us-west-2" to a Verifier of us-east-1
-// that holds the secret (a Keyring) or only the public key derived in Go
-// (a PublicKeyring): accepted with the right secret, SignatureDoesNotMatch
+// that holds the secret (a Keyring), only the public key derived in Go
+// (a PublicKeyring), or what a key authority gives it: accepted with the right secret, SignatureDoesNotMatch
 // with another one, and, for a verifier in a region outside the set,
 // AuthorizationHeaderMalformed ("*" takes in every region).
 func TestSigV4aJSSDK(t *testing.T) {
@@ -66,6 +66,8 @@ func TestSigV4aJSSDK(t *testing.T) {
 	}{
 		{"secret", sigv4.NewKeyring(sigv4.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey})},
 		{"public key only", public},
+		// A gateway on a key authority: the public key from the authority.
+		{"key authority", authorityKeys(t, sigv4.NewKeyring(sigv4.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey}), nil)},
 	}
 	wants := []want{
 		{method: "PUT", payload: sha256Hex(data), signs: "x-amz-region-set"},
