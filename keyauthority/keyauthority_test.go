@@ -439,3 +439,38 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	}
 	t.Fatalf("%s: not within 5 s", what)
 }
+
+// TestMidnightMisses counts the requests that miss the cache in the first
+// minutes after midnight for 50 access keys used before it, with prefetch
+// and without: none with, one per key without.
+func TestMidnightMisses(t *testing.T) {
+	for _, prefetch := range []bool{true, false} {
+		a := newAuthority(t)
+		a.clock.Set(time.Date(2026, 12, 3, 23, 30, 0, 0, time.UTC))
+		eu := a.client("eu-gw", a.ca)
+		ctx := context.Background()
+		var keys []sigv4.Credentials
+		for i := range 50 {
+			k := a.key("user"+strings.Repeat("x", i%3)+string(rune('a'+i%26))+string(rune('a'+i/26)), credstore.CreateOptions{})
+			keys = append(keys, k)
+			if _, _, err := eu.SigningKey(ctx, k.AccessKeyID, sigv4.Scope{Date: "20261203", Region: "eu-west-1", Service: "s3"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if prefetch {
+			eu.Prefetch(ctx)
+		}
+		_, before := eu.Stats()
+		a.clock.Set(time.Date(2026, 12, 4, 0, 0, 5, 0, time.UTC))
+		for _, k := range keys {
+			if _, _, err := eu.SigningKey(ctx, k.AccessKeyID, sigv4.Scope{Date: "20261204", Region: "eu-west-1", Service: "s3"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, after := eu.Stats()
+		t.Logf("prefetch %v: %d of 50 first requests after midnight missed the cache", prefetch, after-before)
+		if want := map[bool]int64{true: 0, false: 50}[prefetch]; after-before != want {
+			t.Errorf("prefetch %v: %d misses, want %d", prefetch, after-before, want)
+		}
+	}
+}
