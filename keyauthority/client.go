@@ -70,6 +70,13 @@ type Client struct {
 	// Reconnect is the wait before the revocation stream is opened again
 	// (default 250 ms).
 	Reconnect time.Duration
+	// Timeout bounds one request to the authority (default 3 s): past it,
+	// a miss is ServiceUnavailable.
+	Timeout time.Duration
+	// StreamIdle is how long the revocation stream may stay silent (the
+	// authority sends a keep-alive every 10 s) before it is taken for
+	// broken and opened again (default 30 s).
+	StreamIdle time.Duration
 
 	mu        sync.Mutex
 	keys      map[cacheKey]*entry
@@ -268,7 +275,7 @@ func (c *Client) evictLocked() {
 
 func (c *Client) post(ctx context.Context, path string, body any) (keyAnswer, int, error) {
 	data, _ := json.Marshal(body)
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, cmpDuration(c.Timeout, 3*time.Second))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+path, bytes.NewReader(data))
 	if err != nil {
@@ -364,7 +371,7 @@ func (c *Client) follow(ctx context.Context) error {
 	req.Header.Set("Accept", "text/event-stream")
 	req.Header.Set("Last-Event-ID", strconv.FormatInt(c.lastSeq.Load(), 10))
 	tr := c.http.Transport.(*http.Transport).Clone()
-	tr.ResponseHeaderTimeout = 10 * time.Second
+	tr.ResponseHeaderTimeout = cmpDuration(c.Timeout, 3*time.Second)
 	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
 		return err
@@ -374,10 +381,16 @@ func (c *Client) follow(ctx context.Context) error {
 		return fmt.Errorf("keyauthority: revocation stream: %s", resp.Status)
 	}
 	c.connected.Store(true)
+	// A stream that stays silent past StreamIdle is broken (a partition
+	// drops packets without closing anything): close it to open another.
+	idle := cmpDuration(c.StreamIdle, 30*time.Second)
+	watchdog := time.AfterFunc(idle, func() { resp.Body.Close() })
+	defer watchdog.Stop()
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 4096), 64<<10)
 	var data string
 	for sc.Scan() {
+		watchdog.Reset(idle)
 		line := sc.Text()
 		switch {
 		case strings.HasPrefix(line, "data: "):
