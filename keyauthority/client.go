@@ -330,6 +330,12 @@ func (c *Client) apply(r Revocation) {
 	c.epoch++
 	c.revoked = append(c.revoked, r)
 	for k := range c.keys {
+		if r.Invalidate {
+			if k.accessKeyID == r.AccessKeyID {
+				delete(c.keys, k)
+			}
+			continue
+		}
 		if k.public && r.AccessKeyID != "" && r.AccessKeyID == k.accessKeyID && (r.From == "" || r.From <= date(c.now())) {
 			delete(c.keys, k)
 		} else if k.public && r.AccessKeyID == "" {

@@ -25,11 +25,15 @@ type Revocation struct {
 	Service     string    `json:"service,omitempty"`
 	Time        time.Time `json:"time"`
 	Reason      string    `json:"reason,omitempty"`
+	// Invalidate makes it no refusal, only word to the verifiers that the
+	// key changed (disabled, deleted, rotated): they drop what they cached
+	// of it and ask again, and the authority answers as the store now does.
+	Invalidate bool `json:"invalidate,omitempty"`
 }
 
 // Covers reports whether r refuses the key of accessKeyID for scope.
 func (r Revocation) Covers(accessKeyID string, scope sigv4.Scope) bool {
-	return (r.AccessKeyID == "" || r.AccessKeyID == accessKeyID) &&
+	return !r.Invalidate && (r.AccessKeyID == "" || r.AccessKeyID == accessKeyID) &&
 		(r.From == "" || scope.Date >= r.From) && (r.To == "" || scope.Date <= r.To) &&
 		(r.Region == "" || r.Region == scope.Region) && (r.Service == "" || r.Service == scope.Service)
 }
@@ -41,6 +45,8 @@ func (r Revocation) validate() error {
 		}
 	}
 	switch {
+	case r.Invalidate && (r.AccessKeyID == "" || r.Region != "" || r.From != "" || r.To != ""):
+		return errors.New("keyauthority: an invalidation names an access key only")
 	case r.From != "" && r.To != "" && r.To < r.From:
 		return errors.New("keyauthority: revocation ends before it starts")
 	case r.AccessKeyID == "" && r.Region == "":

@@ -25,7 +25,10 @@ var _ Keys = (*credstore.Store)(nil)
 // requires and verifies client certificates of the authority's CA (see
 // ServerTLS): a request's grant is its certificate's common name.
 type Server struct {
-	Keys        Keys
+	Keys Keys
+	// Store, if set, lets an admin grant manage keys (sigv4 keys
+	// --authority); usually the same credential store as Keys.
+	Store       *credstore.Store
 	Grants      *Grants
 	Revocations *RevocationLog
 	// Audit receives one line per key handed out or refused: who asked,
@@ -45,6 +48,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST "+PathPublicKey, s.withGrant(s.publicKey))
 	mux.HandleFunc("GET "+PathRevocations, s.withGrant(s.revocations))
 	mux.HandleFunc("POST "+PathRevocations, s.withGrant(s.revoke))
+	mux.HandleFunc("POST "+PathAdminKeys, s.withGrant(s.admin))
 	mux.HandleFunc("GET "+PathHealth, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	return mux
 }

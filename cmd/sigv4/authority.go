@@ -209,7 +209,7 @@ func (o *authorityOptions) serve(ctx context.Context, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s := &keyauthority.Server{Keys: store, Grants: grants, Revocations: revs, Audit: slog.New(slog.NewJSONHandler(audit, nil))}
+	s := &keyauthority.Server{Keys: store, Store: store, Grants: grants, Revocations: revs, Audit: slog.New(slog.NewJSONHandler(audit, nil))}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"flag"
 	"io"
 	"net"
@@ -261,4 +262,79 @@ func processMemory(t *testing.T, pid int) []byte {
 		all = append(all, buf[:n]...)
 	}
 	return all
+}
+
+// TestKeysThroughAuthority: sigv4 keys --authority (the admin grant)
+// creates, lists and disables keys at the authority; a disabled key is
+// refused by a verifier that had it cached, at once; a verifier grant
+// cannot manage keys.
+func TestKeysThroughAuthority(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "authority")
+	cli := func(want int, args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if code := run(args, nil, &out, &errOut); code != want {
+			t.Fatalf("sigv4 %s: exit %d, want %d: %s", strings.Join(args, " "), code, want, errOut.String())
+		}
+		return out.String() + errOut.String()
+	}
+	cli(0, "authority", "init", "--dir", dir, "--host", "127.0.0.1")
+	cli(0, "authority", "grant", "--dir", dir, "--name", "eu-gw", "--regions", "eu-west-1", "--services", "s3")
+	addr := freeTCPAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- (&authorityOptions{dir: dir, listen: addr}).serve(ctx, io.Discard) }()
+	defer func() { cancel(); <-done }()
+	admin := func(name string) []string {
+		return []string{"--authority", "https://" + addr, "--cert", filepath.Join(dir, "clients", name+".crt"),
+			"--key", filepath.Join(dir, "clients", name+".key"), "--ca", filepath.Join(dir, "ca.crt")}
+	}
+	var out string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var o, e bytes.Buffer
+		if run(append([]string{"keys", "create", "--name", "alice", "--json"}, admin("admin")...), nil, &o, &e) == 0 {
+			out = o.String()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("keys create --authority: %s", e.String())
+		}
+	}
+	var key struct{ AccessKeyId, SecretAccessKey string }
+	if err := json.Unmarshal([]byte(out), &key); err != nil || key.AccessKeyId == "" {
+		t.Fatalf("keys create: %q %v", out, err)
+	}
+	if list := cli(0, append([]string{"keys", "list"}, admin("admin")...)...); !strings.Contains(list, key.AccessKeyId) {
+		t.Errorf("keys list: %s", list)
+	}
+	if msg := cli(1, append([]string{"keys", "list"}, admin("eu-gw")...)...); !strings.Contains(msg, "may not manage keys") {
+		t.Errorf("keys list with a verifier's grant: %s", msg)
+	}
+
+	c, err := authorityClient("https://"+addr, filepath.Join(dir, "clients", "eu-gw.crt"), filepath.Join(dir, "clients", "eu-gw.key"), filepath.Join(dir, "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go c.Run(ctx)
+	scope := sigv4.Scope{Date: time.Now().UTC().Format("20060102"), Region: "eu-west-1", Service: "s3"}
+	if _, _, err := c.SigningKey(ctx, key.AccessKeyId, scope); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !c.Connected(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no stream")
+		}
+	}
+	cli(0, append([]string{"keys", "disable", key.AccessKeyId}, admin("admin")...)...)
+	start := time.Now()
+	for {
+		if _, _, err := c.SigningKey(ctx, key.AccessKeyId, scope); errors.Is(err, sigv4.ErrInvalidAccessKeyID) {
+			break
+		}
+		if time.Since(start) > time.Second {
+			t.Fatal("the disabled key still served from the verifier's cache after 1 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("the disabled key refused at the verifier %v after keys disable", time.Since(start).Round(time.Millisecond))
 }

@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/credstore"
+	"github.com/sigv4/sigv4/keyauthority"
 )
 
 var keysCommand = &command{
@@ -75,6 +77,10 @@ Flags:
 		fs.StringVar(&o.regions, "regions", "", "create: the only `regions` the key may sign for, comma-separated (default any)")
 		fs.StringVar(&o.accessKey, "access-key", "", "the access key `ID` to disable, enable, delete, rotate or start a session from")
 		fs.StringVar(&o.duration, "duration", "", "session: how long the credentials last, 15m to 36h (default 12h)")
+		fs.StringVar(&o.authority.url, "authority", "", "manage the keys of the key authority at `URL` instead of a store (an admin grant's --cert, --key, --ca)")
+		fs.StringVar(&o.authority.cert, "cert", "", "with --authority: the admin certificate `file`")
+		fs.StringVar(&o.authority.key, "key", "", "with --authority: its private key `file`")
+		fs.StringVar(&o.authority.ca, "ca", "", "with --authority: the authority's CA certificate `file`")
 		return func(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			if len(args) == 0 {
 				return fmt.Errorf("want a subcommand: create, list, disable, enable, delete, rotate or session: %w", errUsage)
@@ -94,6 +100,7 @@ type keysOptions struct {
 	json                                        bool
 	name, principal, expires, services, regions string
 	accessKey, duration                         string
+	authority                                   struct{ url, cert, key, ca string }
 }
 
 // keysFlags are the flags each subcommand takes, besides --store and --json.
@@ -116,7 +123,8 @@ func (o *keysOptions) check(fs *flag.FlagSet, args []string) error {
 	}
 	var bad error
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name != "store" && f.Name != "json" && !slices.Contains(allowed, f.Name) && bad == nil {
+		common := f.Name == "store" || f.Name == "json" || f.Name == "authority" || f.Name == "cert" || f.Name == "key" || f.Name == "ca"
+		if !common && !slices.Contains(allowed, f.Name) && bad == nil {
 			bad = fmt.Errorf("--%s does not apply to keys %s: %w", f.Name, o.sub, errUsage)
 		}
 	})
@@ -184,7 +192,31 @@ func (o *keysOptions) run(ctx context.Context, stdout io.Writer) error {
 }
 
 // open opens the store; only create may make a new one.
-func (o *keysOptions) open(ctx context.Context) (*credstore.Store, error) {
+// keyStore is what "sigv4 keys" changes: a credential store, or a key
+// authority's, through the authority (--authority).
+type keyStore interface {
+	Create(ctx context.Context, name string, opts credstore.CreateOptions) (credstore.Key, sigv4.Credentials, error)
+	List(ctx context.Context) ([]credstore.Key, error)
+	Get(ctx context.Context, accessKeyID string) (credstore.Key, error)
+	Disable(ctx context.Context, accessKeyID string) error
+	Enable(ctx context.Context, accessKeyID string) error
+	Delete(ctx context.Context, accessKeyID string) error
+	Rotate(ctx context.Context, accessKeyID string) (credstore.Key, sigv4.Credentials, error)
+	Session(ctx context.Context, accessKeyID string, ttl time.Duration) (credstore.Key, sigv4.Credentials, error)
+	Close() error
+}
+
+func (o *keysOptions) open(ctx context.Context) (keyStore, error) {
+	if o.authority.url != "" {
+		if o.authority.cert == "" || o.authority.key == "" || o.authority.ca == "" {
+			return nil, fmt.Errorf("--authority needs --cert, --key and --ca (an admin grant's): %w", errUsage)
+		}
+		c, err := authorityClient(o.authority.url, o.authority.cert, o.authority.key, o.authority.ca)
+		if err != nil {
+			return nil, err
+		}
+		return keyauthority.NewAdmin(c), nil
+	}
 	s, err := credstore.Open(ctx, o.store, &credstore.Options{MustExist: o.sub != "create"})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w; create a key first with \"sigv4 keys create --name NAME%s\", or give --store", err, o.storeFlag())
@@ -207,7 +239,7 @@ func (o *keysOptions) notFound(err error) error {
 	return err
 }
 
-func (o *keysOptions) create(ctx context.Context, s *credstore.Store, stdout io.Writer) error {
+func (o *keysOptions) create(ctx context.Context, s keyStore, stdout io.Writer) error {
 	opts := credstore.CreateOptions{Principal: o.principal, Services: splitFlag(o.services), Regions: splitFlag(o.regions)}
 	if o.expires != "" {
 		t, err := parseExpiry(o.expires, time.Now())
@@ -223,7 +255,7 @@ func (o *keysOptions) create(ctx context.Context, s *credstore.Store, stdout io.
 	return printNewKey(stdout, k, creds, o.json, "")
 }
 
-func (o *keysOptions) setStatus(ctx context.Context, s *credstore.Store, stdout io.Writer) error {
+func (o *keysOptions) setStatus(ctx context.Context, s keyStore, stdout io.Writer) error {
 	k, err := s.Get(ctx, o.accessKey)
 	if err != nil {
 		return o.notFound(err)
