@@ -68,6 +68,8 @@ Flags:
 		fs.StringVar(&o.store, "store", "", "credential store `URL` (default sqlite:DIR/keys.db)")
 		fs.StringVar(&o.listen, "listen", "127.0.0.1:8443", "serve: address to serve on")
 		fs.StringVar(&o.hosts, "host", "127.0.0.1,localhost", "init: the `names` (comma-separated) of the authority's certificate")
+		fs.StringVar(&o.caCert, "ca-cert", "", "init: adopt this existing CA's certificate `file` (PEM) instead of making one")
+		fs.StringVar(&o.caKey, "ca-key", "", "init: and its EC private key `file` (PEM)")
 		fs.StringVar(&o.name, "name", "", "grant: the verifier's `name`")
 		fs.StringVar(&o.regions, "regions", "", "grant: its `regions`, comma-separated, or *")
 		fs.StringVar(&o.services, "services", "", "grant: its `services`, comma-separated, or *")
@@ -102,7 +104,7 @@ Flags:
 
 type authorityOptions struct {
 	dir, store, listen, hosts, name, regions, services, url string
-	key, region, service, from, to, reason                  string
+	key, region, service, from, to, reason, caCert, caKey   string
 	admin                                                   bool
 }
 
@@ -124,7 +126,7 @@ func (o *authorityOptions) init(stdout io.Writer) error {
 	if err := os.MkdirAll(filepath.Join(o.dir, clientsDir), 0o700); err != nil {
 		return err
 	}
-	ca, err := keyauthority.NewCA(o.dir)
+	ca, err := o.makeCA()
 	if err != nil {
 		return err
 	}
@@ -142,6 +144,29 @@ func (o *authorityOptions) init(stdout io.Writer) error {
 	fmt.Fprintf(stdout, "made the key authority in %s: its CA (ca.crt), its certificate for %s, and the admin certificate (%s)\n",
 		o.dir, o.hosts, filepath.Join(o.dir, clientsDir, adminName+".crt"))
 	return nil
+}
+
+// makeCA makes the authority's own CA, or adopts an existing one
+// (--ca-cert, --ca-key), whose certificates the authority then trusts.
+func (o *authorityOptions) makeCA() (*keyauthority.CA, error) {
+	if o.caCert == "" && o.caKey == "" {
+		return keyauthority.NewCA(o.dir)
+	}
+	certPEM, err := os.ReadFile(o.caCert)
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err := os.ReadFile(o.caKey)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(o.dir, "ca.crt"), certPEM, 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(o.dir, "ca.key"), keyPEM, 0o600); err != nil {
+		return nil, err
+	}
+	return keyauthority.LoadCA(o.dir)
 }
 
 func writePair(dir, name string, certPEM, keyPEM []byte) error {
@@ -178,10 +203,26 @@ func (o *authorityOptions) grant(stdout io.Writer) error {
 	if err := writePair(dir, o.name, certPEM, keyPEM); err != nil {
 		return err
 	}
+	if err := o.auditLine("grant", "name", g.Name, "regions", strings.Join(g.Regions, ","), "services", strings.Join(g.Services, ","),
+		"admin", g.Admin); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "granted %s %s for %s; its certificate and key: %s.crt, %s.key (with %s)\n", o.name,
 		strings.Join(g.Services, ","), strings.Join(g.Regions, ","), filepath.Join(dir, o.name), filepath.Join(dir, o.name),
 		filepath.Join(o.dir, "ca.crt"))
 	return nil
+}
+
+// auditLine appends one line to the authority's audit log, which the
+// running authority appends to as well.
+func (o *authorityOptions) auditLine(msg string, args ...any) error {
+	f, err := os.OpenFile(filepath.Join(o.dir, auditFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	slog.New(slog.NewJSONHandler(f, nil)).Info(msg, append([]any{"by", "sigv4 authority " + msg}, args...)...)
+	return f.Sync()
 }
 
 func (o *authorityOptions) serve(ctx context.Context, stderr io.Writer) error {

@@ -6,7 +6,9 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"io"
@@ -21,6 +23,7 @@ import (
 	"time"
 
 	"github.com/sigv4/sigv4"
+	"github.com/sigv4/sigv4/keyauthority"
 )
 
 // TestAuthorityEndToEnd: sigv4 authority init, grant, keys create on its
@@ -117,6 +120,20 @@ func TestAuthorityEndToEnd(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Logf("refused %v after the revocation", time.Since(start).Round(time.Millisecond))
+	// The audit log has the grant, the keys handed out and the refusals,
+	// and no key material.
+	audit, err := os.ReadFile(filepath.Join(dir, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"msg":"grant"`, `"name":"eu-gw"`, `"msg":"granted"`, "outside the grant", `"why":"revoked"`} {
+		if !bytes.Contains(audit, []byte(want)) {
+			t.Errorf("the audit log lacks %s:\n%s", want, audit)
+		}
+	}
+	if bytes.Contains(audit, []byte(alice.SecretAccessKey)) {
+		t.Error("the audit log holds the secret")
+	}
 }
 
 // TestAuthorityGatewayHoldsNoSecret: a sigv4 serve --authority process,
@@ -337,4 +354,36 @@ func TestKeysThroughAuthority(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Logf("the disabled key refused at the verifier %v after keys disable", time.Since(start).Round(time.Millisecond))
+}
+
+// TestAuthorityAdoptsCA: init with --ca-cert and --ca-key takes an
+// existing CA: the certificates it issues chain to that CA.
+func TestAuthorityAdoptsCA(t *testing.T) {
+	existing := t.TempDir()
+	ca, err := keyauthority.NewCA(existing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "authority")
+	var out, errOut bytes.Buffer
+	if code := run([]string{"authority", "init", "--dir", dir, "--ca-cert", filepath.Join(existing, "ca.crt"),
+		"--ca-key", filepath.Join(existing, "ca.key")}, nil, &out, &errOut); code != 0 {
+		t.Fatalf("init: %s", errOut.String())
+	}
+	adopted, err := keyauthority.LoadCA(dir)
+	if err != nil || !adopted.Cert.Equal(ca.Cert) {
+		t.Fatalf("the authority's CA is not the one given: %v", err)
+	}
+	certPEM, err := os.ReadFile(filepath.Join(dir, "clients", "admin.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(certPEM)
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cert.CheckSignatureFrom(ca.Cert); err != nil {
+		t.Errorf("the admin certificate does not chain to the given CA: %v", err)
+	}
 }
