@@ -1,5 +1,7 @@
 package credstore
 
+import "context"
+
 // OpenSQLite opens a bare SQLite backend, for the conformance suite.
 var OpenSQLite = openSQLite
 
@@ -20,3 +22,6 @@ func SetAccessKeyIDs(ids ...string) (restore func()) {
 	}
 	return func() { newAccessKeyID = orig }
 }
+
+// OpenPostgres opens a bare PostgreSQL backend, for the conformance suite.
+func OpenPostgres(ctx context.Context, dsn string) (Backend, error) { return openPostgres(ctx, dsn) }

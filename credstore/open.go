@@ -23,6 +23,12 @@ const DefaultURL = "sqlite:./sigv4.db"
 //	sqlite:PATH[?keyfile=KEYFILE]   a SQLite database file
 //	PATH                            the same
 //	""                              DefaultURL
+//	postgres://USER@HOST/DB?keyfile=KEYFILE
+//	                                a PostgreSQL database (pgx's URL and
+//	                                parameters), shared by processes that
+//	                                hold the same key file; a change made
+//	                                by one reaches the others' caches at
+//	                                once (LISTEN/NOTIFY)
 //
 // The key file defaults to PATH + ".key". A key file that its group or
 // other users may read is refused: Open says to "chmod 600" it. So is a
@@ -30,6 +36,9 @@ const DefaultURL = "sqlite:./sigv4.db"
 // user owns or may write, and a directory of them that others may write
 // without the sticky bit. Open creates the files it needs with mode 0600.
 func Open(ctx context.Context, url string, opts *Options) (*Store, error) {
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		return openPostgresStore(ctx, url, opts)
+	}
 	spec, err := sqliteSpec(url)
 	if err != nil {
 		return nil, err
@@ -62,7 +71,7 @@ func sqliteSpec(url string) (string, error) {
 	case ok && scheme == "sqlite":
 		return strings.TrimPrefix(rest, "//"), nil
 	case ok && (scheme == "postgres" || scheme == "postgresql"):
-		return "", fmt.Errorf("credstore: %s: the PostgreSQL backend is not built yet; use sqlite:PATH", url)
+		return "", fmt.Errorf("credstore: %s: a PostgreSQL store has no directory of its own", url)
 	case ok && strings.HasPrefix(rest, "//"):
 		return "", fmt.Errorf("credstore: %s: unknown store %q; want sqlite:PATH", url, scheme)
 	}
@@ -83,6 +92,36 @@ func openSQLiteStore(ctx context.Context, spec string, opts *Options) (*Store, e
 		}
 	}
 	b, err := openSQLite(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := loadSealingKey(ctx, keyFile, b)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return newStore(b, s, opts), nil
+}
+
+// openPostgresStore opens the store of a postgres:// URL; its keyfile
+// parameter (or Options.KeyFile) names the sealing key file, which every
+// process on the store must share. The other parameters are pgx's.
+func openPostgresStore(ctx context.Context, rawURL string, opts *Options) (*Store, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("credstore: the PostgreSQL URL: %w", err)
+	}
+	q := u.Query()
+	keyFile := q.Get("keyfile")
+	q.Del("keyfile")
+	u.RawQuery = q.Encode()
+	if opts != nil && opts.KeyFile != "" {
+		keyFile = opts.KeyFile
+	}
+	if keyFile == "" {
+		return nil, fmt.Errorf("credstore: %s: a PostgreSQL store needs its sealing key file: add ?keyfile=PATH (the same file for every process)", redactDSN(u.String()))
+	}
+	b, err := openPostgres(ctx, u.String())
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,12 @@ type Store struct {
 	done      chan struct{}
 	closeOnce sync.Once
 	closeErr  error
+
+	// A backend shared by several processes (PostgreSQL) reports their
+	// changes: see newStore.
+	stopWatch func()
+	watched   <-chan struct{}
+	notified  atomic.Uint64
 }
 
 var (
@@ -55,12 +61,35 @@ func newStore(b Backend, s *sealer, opts *Options) *Store {
 		stop: make(chan struct{}), done: make(chan struct{})}
 	st.cache.init(st.opts.CacheSize, st.opts.CacheTTL)
 	go st.writeLastUsed()
+	if w, ok := b.(watcher); ok {
+		// Another process's change drops this one's cache at once; after a
+		// lost connection, everything it may have missed.
+		ctx, cancel := context.WithCancel(context.Background())
+		st.stopWatch = cancel
+		watched := make(chan struct{})
+		st.watched = watched
+		go func() {
+			defer close(watched)
+			w.Watch(ctx, func(string) {
+				st.cache.invalidate()
+				st.notified.Add(1)
+			})
+		}()
+	}
 	return st
 }
+
+// Notified reports how many change notifications from other processes
+// (and reconnections of the listener) this Store has applied.
+func (s *Store) Notified() uint64 { return s.notified.Load() }
 
 // Close writes the pending last-used times and closes the backend.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		if s.stopWatch != nil {
+			s.stopWatch()
+			<-s.watched
+		}
 		close(s.stop)
 		<-s.done
 		s.closeErr = errors.Join(s.flushLastUsed(), s.b.Close())
