@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,12 @@ func firstKey(ctx context.Context, store *credstore.Store, o *serveOptions, endp
 	keys, err := store.List(ctx)
 	if err != nil || len(keys) > 0 {
 		return err
+	}
+	if strings.HasPrefix(o.store, "postgres") {
+		// A store shared by several gateways: which one would make the
+		// first key? None; the operator does.
+		fmt.Fprintf(w, "sigv4 serve: the store %s has no key yet: create one with \"sigv4 keys create --name NAME --store URL\", URL the same as serve's\n", redactURL(o.store))
+		return nil
 	}
 	if !isTerminal(w) {
 		return firstKeyToFile(ctx, store, o, endpoint, w)
@@ -151,4 +158,12 @@ func shellQuote(s string) string {
 
 func isAlnum(c rune) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// redactURL drops a URL's password for messages.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	return s
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/ecdsa"
@@ -10,6 +11,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"flag"
@@ -27,6 +29,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/gateway"
@@ -668,5 +672,60 @@ func TestUpstreamMap(t *testing.T) {
 	f.mapFile = write("A file:" + filepath.Join(dir, "missing") + "\n")
 	if _, err := f.readMap(context.Background()); err == nil {
 		t.Error("a source that gives no credentials was accepted")
+	}
+}
+
+// TestServePostgres: sigv4 serve on a PostgreSQL store, with a key made by
+// sigv4 keys on the same store: accepted; the store named only when asked
+// (the default stays SQLite).
+func TestServePostgres(t *testing.T) {
+	base := os.Getenv("SIGV4_POSTGRES")
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("no PostgreSQL at %s: %v", base, err)
+		}
+		t.Skipf("no PostgreSQL at %s (%v): run one, or set SIGV4_POSTGRES", base, err)
+	}
+	schema := fmt.Sprintf("sigv4_serve_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); conn.Close(ctx) }()
+	store := base + "&search_path=" + schema + "&keyfile=" + filepath.Join(t.TempDir(), "sealing.key")
+	var out, errOut bytes.Buffer
+	if code := run([]string{"keys", "create", "--store", store, "--name", "alice", "--json"}, nil, &out, &errOut); code != 0 {
+		t.Fatalf("keys create: %s", errOut.String())
+	}
+	var key struct{ AccessKeyId, SecretAccessKey string }
+	json.Unmarshal(out.Bytes(), &key)
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	o := serveFlags(fs)
+	if err := fs.Parse([]string{"--listen", "127.0.0.1:0", "--admin", "", "--store", store}); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	r, w := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- o.run(cctx, io.Discard, w); w.Close() }()
+	defer func() { cancel(); <-done }()
+	endpoint := ""
+	sc := bufio.NewScanner(r)
+	for endpoint == "" && sc.Scan() {
+		if _, rest, ok := strings.Cut(sc.Text(), "endpoint="); ok {
+			endpoint, _, _ = strings.Cut(rest, " ")
+		}
+		if strings.Contains(sc.Text(), "secret") || strings.Contains(sc.Text(), key.SecretAccessKey) {
+			t.Errorf("serve logged %q", sc.Text())
+		}
+	}
+	go io.Copy(io.Discard, r)
+	creds := sigv4.Credentials{AccessKeyID: key.AccessKeyId, SecretAccessKey: key.SecretAccessKey}
+	if status, body := sendSigned(t, creds, "s3", "GET", endpoint+"/bucket/key", ""); status != 200 || !strings.Contains(body, creds.AccessKeyID) {
+		t.Errorf("through serve on PostgreSQL: %d %s", status, body)
 	}
 }
