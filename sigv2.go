@@ -122,10 +122,15 @@ func (v *Verifier) verifyV2(req *http.Request, form string) (*Result, error) {
 	if body, err = checkDigests(req, body); err != nil {
 		return nil, err
 	}
+	until := r.time // a URL's Expires
+	if !presigned {
+		until = v.expires(r)
+	}
 	return &Result{
 		Algorithm: sigv2.Algorithm, Identity: id, Presigned: presigned, Time: r.time,
 		Scope:       Scope{Date: r.time.UTC().Format("20060102"), Service: "s3"},
 		PayloadHash: payloadHash, Body: body, ContentLength: req.ContentLength,
+		CanonicalRequestHash: r.creqHash, Expires: until,
 	}, nil
 }
 
@@ -216,6 +221,7 @@ func (v *Verifier) checkSignatureV2(keys SigV2Source, r *request, accessKeyID, s
 	if len(st.out) > MaxCanonicalRequest {
 		return Identity{}, newError(ErrRequestHeaderSectionTooLarge, "The x-amz-* headers and query of the request are too large.")
 	}
+	r.creqHash = sha256.Sum256(st.out)
 	want, id, err := keys.SigV2Signature(r.req.Context(), accessKeyID, st.out)
 	unknown := errors.Is(err, ErrInvalidAccessKeyID)
 	switch {

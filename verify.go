@@ -111,6 +111,15 @@ type Result struct {
 	// for a streaming payload, otherwise the request's ContentLength (-1
 	// when unknown).
 	ContentLength int64
+	// CanonicalRequestHash is the SHA-256 of the canonical request (of the
+	// string to sign, for SigV2). With Algorithm, Time and Scope it names
+	// what was signed, as a replay cache wants it: an ECDSA signature can
+	// be re-encoded and still verify; what it signs cannot change.
+	CanonicalRequestHash [sha256.Size]byte
+	// Expires is when the signature stops being accepted: Time plus the
+	// verifier's clock skew for a signed header, Time plus X-Amz-Expires
+	// for a presigned URL, the Expires of a SigV2 URL.
+	Expires time.Time
 }
 
 // request is the verifier's view of one request, parsed but not yet checked.
@@ -125,6 +134,7 @@ type request struct {
 	amzDate   string
 	time      time.Time
 	scope     Scope
+	creqHash  [sha256.Size]byte
 }
 
 // Verify checks the signature of req, in the Authorization header or as a
@@ -176,8 +186,20 @@ func (v *Verifier) Verify(req *http.Request) (*Result, error) {
 	return &Result{
 		Algorithm: r.auth.Algorithm, Identity: id, Scope: r.scope, Time: r.time, Presigned: r.presigned,
 		SignedHeaders: r.auth.SignedHeaders, PayloadHash: payloadHash, Body: body,
-		ContentLength: length,
+		ContentLength: length, CanonicalRequestHash: r.creqHash, Expires: v.expires(r),
 	}, nil
+}
+
+// expires is when the signature of r stops being accepted.
+func (v *Verifier) expires(r *request) time.Time {
+	if secs, err := strconv.Atoi(r.auth.Expires); r.presigned && err == nil {
+		return r.time.Add(time.Duration(secs) * time.Second)
+	}
+	skew := v.MaxSkew
+	if skew <= 0 {
+		skew = DefaultMaxSkew
+	}
+	return r.time.Add(skew)
 }
 
 // parse finds the signature of the request and parses it.
@@ -648,8 +670,8 @@ func (v *Verifier) stringToSign(st *state, r *request, payloadHash string) error
 	if len(st.buf) > MaxCanonicalRequest {
 		return newError(ErrRequestHeaderSectionTooLarge, "The signed headers and query of the request are too large.")
 	}
-	creqHash := sha256.Sum256(st.buf)
-	st.out = canonical.AppendStringToSign(st.out[:0], r.auth.Algorithm, r.amzDate, c.Date, c.Region, c.Service, &creqHash)
+	r.creqHash = sha256.Sum256(st.buf)
+	st.out = canonical.AppendStringToSign(st.out[:0], r.auth.Algorithm, r.amzDate, c.Date, c.Region, c.Service, &r.creqHash)
 	return nil
 }
 

@@ -608,3 +608,30 @@ func TestKeySourceAWSError(t *testing.T) {
 		t.Errorf("Verify: %v", err)
 	}
 }
+
+// TestResultNamesWhatWasSigned: CanonicalRequestHash is the SHA-256 of the
+// canonical request the signer built, and Expires the end of the
+// signature's acceptance.
+func TestResultNamesWhatWasSigned(t *testing.T) {
+	var creq string
+	req := newRequest(t, "GET", "https://bucket.s3.amazonaws.com/key", "")
+	s := testSigner("s3")
+	s.Debug = func(c, _ string) { creq = c }
+	if err := s.Sign(req); err != nil {
+		t.Fatal(err)
+	}
+	res, err := testVerifier(testTime).Verify(onTheWire(t, req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.CanonicalRequestHash != sha256.Sum256([]byte(creq)) || !res.Expires.Equal(testTime.Add(15*time.Minute)) {
+		t.Errorf("hash %x, expires %v", res.CanonicalRequestHash, res.Expires)
+	}
+	res, err = testVerifier(testTime).Verify(presigned(t, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Expires.Equal(testTime.Add(time.Hour)) {
+		t.Errorf("presigned: expires %v", res.Expires)
+	}
+}
