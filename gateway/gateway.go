@@ -118,6 +118,7 @@ import (
 	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/internal/authz"
 	"github.com/sigv4/sigv4/internal/sigv2"
+	"github.com/sigv4/sigv4/replay"
 )
 
 // Defaults of Config's zero-valued fields.
@@ -255,6 +256,19 @@ type Config struct {
 	// KeyCacheStats, if set, reports the hits and misses of the key cache
 	// behind the Verifier, exported as counters.
 	KeyCacheStats func() (hits, misses uint64)
+
+	// Replay, if set, refuses a request that signed what an accepted one
+	// signed (AccessDenied): one seen by this gateway, or, with a cache
+	// shared by several (replay.Redis), by any of them. It applies to
+	// header-signed requests, which clients sign anew when they retry;
+	// ReplayPresigned adds presigned URLs, which browsers may well fetch
+	// twice. What the cache holds expires with each signature.
+	Replay          replay.Cache
+	ReplayPresigned bool
+	// ReplayFailOpen accepts the requests that the replay cache cannot
+	// judge (Redis down), counting them in the metrics and logging each;
+	// by default they are refused (503 ServiceUnavailable).
+	ReplayFailOpen bool
 }
 
 // Gateway is an http.Handler that verifies requests and forwards them. It
@@ -278,6 +292,7 @@ type Gateway struct {
 	log         *slog.Logger
 	metrics     *metrics
 	draining    atomic.Bool
+	replay      *replayGuard
 }
 
 // route is a Route made ready: target is never nil (whoamiURL stands for
@@ -341,6 +356,15 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	g.metrics = m
+	if cfg.Replay != nil {
+		g.replay = &replayGuard{cache: cfg.Replay, presigned: cfg.ReplayPresigned, failOpen: cfg.ReplayFailOpen,
+			outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "sigv4", Subsystem: "gateway", Name: "replay_checks_total",
+				Help: "Replay checks by outcome: first (accepted), replayed (refused), unavailable (refused, the cache failed), unchecked (accepted, the cache failed, ReplayFailOpen)."},
+				[]string{"outcome"})}
+		if err := m.register(g.replay.outcomes); err != nil {
+			return nil, err
+		}
+	}
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:        g.rewrite,
 		Transport:      routeTransport{upstream: transport},
@@ -380,6 +404,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	x.res = res
 	if e := g.authorize(x); e != nil {
+		g.reject(x, e)
+		return
+	}
+	if e := g.checkReplay(x); e != nil {
 		g.reject(x, e)
 		return
 	}

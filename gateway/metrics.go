@@ -14,6 +14,7 @@ import (
 // error codes the gateway answers with or OK.
 type metrics struct {
 	gatherer prometheus.Gatherer
+	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	bytesIn  prometheus.Counter
@@ -28,7 +29,7 @@ func newMetrics(reg *prometheus.Registry, keyCacheStats func() (hits, misses uin
 	}
 	const ns, sub = "sigv4", "gateway"
 	m := &metrics{
-		gatherer: reg,
+		gatherer: reg, registry: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "requests_total",
 			Help: "Requests by method and outcome: OK (verified and forwarded) or the AWS error code answered.",
@@ -81,6 +82,9 @@ func newMetrics(reg *prometheus.Registry, keyCacheStats func() (hits, misses uin
 	return m, nil
 }
 
+// register adds a collector to the gateway's registry.
+func (m *metrics) register(c prometheus.Collector) error { return m.registry.Register(c) }
+
 func (m *metrics) observe(method, code string, d time.Duration, in, out int64) {
 	method = methodLabel(method)
 	m.requests.WithLabelValues(method, code).Inc()
@@ -107,12 +111,20 @@ func (g *Gateway) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if g.draining.Load() {
+		g.replay.ping(r.Context())
+		switch {
+		case g.draining.Load():
 			w.WriteHeader(http.StatusServiceUnavailable)
 			w.Write([]byte("draining\n"))
-			return
+		case g.replay.down() && !g.replay.failOpen:
+			// Header-signed requests are refused until the cache answers.
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("down: the replay cache does not answer\n"))
+		case g.replay.down():
+			w.Write([]byte("degraded: the replay cache does not answer; requests are accepted unchecked\n"))
+		default:
+			w.Write([]byte("ok\n"))
 		}
-		w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.gatherer, promhttp.HandlerOpts{}))
 	return mux
