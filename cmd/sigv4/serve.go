@@ -17,6 +17,7 @@ import (
 	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/credstore"
 	"github.com/sigv4/sigv4/gateway"
+	"github.com/sigv4/sigv4/replay"
 )
 
 var serveCommand = &command{
@@ -140,6 +141,9 @@ func serveFlags(fs *flag.FlagSet) *serveOptions {
 	fs.StringVar(&o.authority.cert, "cert", "", "with --authority: this gateway's certificate `file` (sigv4 authority grant)")
 	fs.StringVar(&o.authority.key, "key", "", "with --authority: its private key `file`")
 	fs.StringVar(&o.authority.ca, "ca", "", "with --authority: the authority's CA certificate `file`")
+	fs.StringVar(&o.replay, "replay", "", "refuse a signed request seen before, with a replay cache: memory (this gateway) or redis://HOST:PORT/DB (all gateways on it)")
+	fs.BoolVar(&o.replayPresigned, "replay-presigned", false, "with --replay: check presigned URLs too (a browser may fetch one twice)")
+	fs.BoolVar(&o.replayFailOpen, "replay-fail-open", false, "with --replay: accept, counted and logged, what the cache cannot check (Redis down); default: refuse with 503")
 	fs.BoolVar(&o.sigV2, "sigv2", false, "also accept AWS Signature Version 2 (legacy S3 clients: s3cmd signurl, boto's 's3' signer); for service s3 only")
 	fs.Var(&o.vhostDomains, "virtual-host-domain", "host `name` under which clients name a bucket in the host (bucket.NAME), which SigV2 signs; repeatable")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "drop a client whose upload or download stalls this long")
@@ -165,6 +169,8 @@ type serveOptions struct {
 	authority                                struct{ url, cert, key, ca string }
 	signing                                  *gateway.Signing // made of upstream
 	preserveHost, sigV2                      bool
+	replay                                   string
+	replayPresigned, replayFailOpen          bool
 	idleTimeout, maxTunnel, verdictTimeout   time.Duration
 	maxConns, maxConnsPerIP, maxPendingPerIP int
 	maxBuffered, maxTemp                     byteSize
@@ -296,7 +302,21 @@ func (o *serveOptions) gateway(keys sigv4.KeySource, stats func() (uint64, uint6
 	}
 	v := &sigv4.Verifier{Keys: keys, Regions: splitList(o.regions), Services: splitList(o.services),
 		SigV2: o.sigV2, VirtualHostDomains: o.vhostDomains}
+	var cache replay.Cache
+	switch {
+	case o.replay == "memory":
+		cache = &replay.Memory{}
+	case strings.HasPrefix(o.replay, "redis://") || strings.HasPrefix(o.replay, "rediss://"):
+		r, err := replay.NewRedis(o.replay)
+		if err != nil {
+			return nil, fmt.Errorf("--replay: %w", err)
+		}
+		cache = r
+	case o.replay != "":
+		return nil, fmt.Errorf("--replay %q: want memory or redis://HOST:PORT/DB: %w", o.replay, errUsage)
+	}
 	return gateway.New(gateway.Config{
+		Replay: cache, ReplayPresigned: o.replayPresigned, ReplayFailOpen: o.replayFailOpen,
 		Verifier: v, Routes: routes, PreserveHost: o.preserveHost, ErrorFormat: format,
 		Logger: log, KeyCacheStats: stats, IdleTimeout: o.idleTimeout,
 		ForwardOverrides: o.forwardHeaders, MaxTunnel: o.maxTunnel, TempDir: o.tempDir,

@@ -729,3 +729,27 @@ func TestServePostgres(t *testing.T) {
 		t.Errorf("through serve on PostgreSQL: %d %s", status, body)
 	}
 }
+
+// TestServeReplay: with --replay memory, the same signed request sent
+// twice is refused the second time; --replay with an unknown cache is a
+// usage error.
+func TestServeReplay(t *testing.T) {
+	endpoint, creds := startServe(t, "--replay", "memory")
+	req := signedRequest(t, creds, "s3", "GET", endpoint+"/bucket/key", "")
+	for i, want := range []int{200, http.StatusForbidden} {
+		resp, err := testClient.Do(req.Clone(context.Background()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("send %d: %d, want %d", i+1, resp.StatusCode, want)
+		}
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	o := serveFlags(fs)
+	fs.Parse([]string{"--listen", "127.0.0.1:0", "--admin", "", "--store", "sqlite:" + filepath.Join(t.TempDir(), "db"), "--replay", "memcached://x"})
+	if err := o.run(context.Background(), io.Discard, io.Discard); !errors.Is(err, errUsage) {
+		t.Errorf("--replay memcached: %v", err)
+	}
+}
