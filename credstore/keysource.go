@@ -116,6 +116,16 @@ func (s *Store) entry(ctx context.Context, ck cacheKey, scope *sigv4.Scope, buil
 	}
 	epoch := s.cache.currentEpoch()
 	id, secret, err := s.lookup(ctx, ck.accessKeyID, scope, now)
+	if err != nil && !errors.Is(err, sigv4.ErrInvalidAccessKeyID) {
+		// The backend failed (a database down): a key read before keeps
+		// serving, as long as the key itself has not expired; any other
+		// is ServiceUnavailable, never an unknown key.
+		if e := s.cache.stale(ck, now); e != nil {
+			s.markUsed(e, ck.accessKeyID, now)
+			return e, nil
+		}
+		return nil, fmt.Errorf("credstore: %w: %w", sigv4.ErrServiceUnavailable, err)
+	}
 	if err != nil {
 		s.cache.refuse(ck, err, epoch, now)
 		return nil, err
@@ -304,6 +314,19 @@ func (c *keyCache) get(k cacheKey, now time.Time) *cacheEntry {
 	e := c.keys[k]
 	c.mu.RUnlock()
 	if e == nil || !c.fresh(e, now) {
+		return nil
+	}
+	return e
+}
+
+// stale returns the entry of k however old, if its key has not expired:
+// what serves while the backend cannot be read. An entry that a change
+// through this process invalidated is gone, not stale.
+func (c *keyCache) stale(k cacheKey, now time.Time) *cacheEntry {
+	c.mu.RLock()
+	e := c.keys[k]
+	c.mu.RUnlock()
+	if e == nil || (!e.id.Expiration.IsZero() && now.After(e.id.Expiration)) {
 		return nil
 	}
 	return e
