@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -129,10 +130,15 @@ func (b *postgresBackend) Insert(ctx context.Context, r Record) error {
 	})
 }
 
+// notify announces a change of accessKeyID, with the time it was made
+// (for the listeners' lag).
 func notify(ctx context.Context, tx pgx.Tx, accessKeyID string) error {
-	_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, pgChannel, accessKeyID)
+	_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, pgChannel, accessKeyID+" "+strconv.FormatInt(time.Now().UnixNano(), 10))
 	return err
 }
+
+// Ping reports whether the database answers.
+func (b *postgresBackend) Ping(ctx context.Context) error { return b.pool.Ping(ctx) }
 
 func (b *postgresBackend) Get(ctx context.Context, accessKeyID string) (Record, error) {
 	r, err := pgScanRecord(b.pool.QueryRow(ctx, `SELECT `+pgRecordColumns+` FROM sigv4_access_keys WHERE access_key_id = $1`, accessKeyID))
@@ -246,22 +252,24 @@ func (b *postgresBackend) BindSealingKey(ctx context.Context, fingerprint string
 func (b *postgresBackend) Close() error { b.pool.Close(); return nil }
 
 // Watch calls changed with the access key ID of every change any process
-// makes, and with "" after it (re)connects, when changes may have been
-// missed, until ctx is done.
-func (b *postgresBackend) Watch(ctx context.Context, changed func(accessKeyID string)) {
+// makes and when it was made, and with "" after it (re)connects, when
+// changes may have been missed, until ctx is done.
+func (b *postgresBackend) Watch(ctx context.Context, changed func(accessKeyID string, at time.Time)) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		conn, err := pgx.Connect(ctx, b.dsn)
 		if err == nil {
 			if _, err = conn.Exec(ctx, "LISTEN "+pgChannel); err == nil {
 				backoff = 100 * time.Millisecond
-				changed("") // what happened while no one listened
+				changed("", time.Time{}) // what happened while no one listened
 				for {
 					n, err := conn.WaitForNotification(ctx)
 					if err != nil {
 						break
 					}
-					changed(n.Payload)
+					id, at, _ := strings.Cut(n.Payload, " ")
+					ns, _ := strconv.ParseInt(at, 10, 64)
+					changed(id, time.Unix(0, ns))
 				}
 			}
 			conn.Close(context.WithoutCancel(ctx))
@@ -277,7 +285,7 @@ func (b *postgresBackend) Watch(ctx context.Context, changed func(accessKeyID st
 
 // watcher is a Backend that reports changes made by other processes.
 type watcher interface {
-	Watch(ctx context.Context, changed func(accessKeyID string))
+	Watch(ctx context.Context, changed func(accessKeyID string, at time.Time))
 }
 
 var _ watcher = (*postgresBackend)(nil)

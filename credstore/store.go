@@ -35,6 +35,7 @@ type Store struct {
 	stopWatch func()
 	watched   <-chan struct{}
 	notified  atomic.Uint64
+	lagNanos  atomic.Int64
 }
 
 var (
@@ -70,9 +71,12 @@ func newStore(b Backend, s *sealer, opts *Options) *Store {
 		st.watched = watched
 		go func() {
 			defer close(watched)
-			w.Watch(ctx, func(string) {
+			w.Watch(ctx, func(_ string, at time.Time) {
 				st.cache.invalidate()
 				st.notified.Add(1)
+				if !at.IsZero() {
+					st.lagNanos.Store(int64(time.Since(at)))
+				}
 			})
 		}()
 	}
@@ -82,6 +86,20 @@ func newStore(b Backend, s *sealer, opts *Options) *Store {
 // Notified reports how many change notifications from other processes
 // (and reconnections of the listener) this Store has applied.
 func (s *Store) Notified() uint64 { return s.notified.Load() }
+
+// NotifyLag is how long the last change notification took from the
+// change's commit to this Store (zero before the first, and for a backend
+// that has none).
+func (s *Store) NotifyLag() time.Duration { return time.Duration(s.lagNanos.Load()) }
+
+// Ping reports whether the backend answers (a database that cannot be
+// reached is an error; cached keys still serve meanwhile).
+func (s *Store) Ping(ctx context.Context) error {
+	if p, ok := s.b.(interface{ Ping(context.Context) error }); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
 
 // Close writes the pending last-used times and closes the backend.
 func (s *Store) Close() error {

@@ -256,6 +256,14 @@ type Config struct {
 	// KeyCacheStats, if set, reports the hits and misses of the key cache
 	// behind the Verifier, exported as counters.
 	KeyCacheStats func() (hits, misses uint64)
+	// KeysHealth, if set, tells /healthz whether the keys' store answers
+	// (credstore.Store.Ping): when it does not, the gateway is degraded
+	// (the keys it cached serve, others get ServiceUnavailable).
+	KeysHealth func(ctx context.Context) error
+	// KeysNotifyLag, if set, is exported as a gauge: how long the last
+	// change to a key took to reach this gateway (credstore on
+	// PostgreSQL).
+	KeysNotifyLag func() time.Duration
 
 	// Replay, if set, refuses a request that signed what an accepted one
 	// signed (AccessDenied): one seen by this gateway, or, with a cache
@@ -293,6 +301,7 @@ type Gateway struct {
 	metrics     *metrics
 	draining    atomic.Bool
 	replay      *replayGuard
+	keysHealth  func(ctx context.Context) error
 }
 
 // route is a Route made ready: target is never nil (whoamiURL stands for
@@ -356,6 +365,14 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	g.metrics = m
+	g.keysHealth = cfg.KeysHealth
+	if lag := cfg.KeysNotifyLag; lag != nil {
+		if err := m.register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "sigv4", Subsystem: "gateway",
+			Name: "key_change_lag_seconds", Help: "How long the last change to a key took from its commit to this gateway."},
+			func() float64 { return lag().Seconds() })); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Replay != nil {
 		g.replay = &replayGuard{cache: cfg.Replay, presigned: cfg.ReplayPresigned, failOpen: cfg.ReplayFailOpen,
 			outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "sigv4", Subsystem: "gateway", Name: "replay_checks_total",

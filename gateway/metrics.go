@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -82,6 +84,16 @@ func newMetrics(reg *prometheus.Registry, keyCacheStats func() (hits, misses uin
 	return m, nil
 }
 
+// keysDown asks the keys' store whether it answers, within a second.
+func (g *Gateway) keysDown(ctx context.Context) error {
+	if g.keysHealth == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	return g.keysHealth(ctx)
+}
+
 // register adds a collector to the gateway's registry.
 func (m *metrics) register(c prometheus.Collector) error { return m.registry.Register(c) }
 
@@ -122,6 +134,8 @@ func (g *Gateway) AdminHandler() http.Handler {
 			w.Write([]byte("down: the replay cache does not answer\n"))
 		case g.replay.down():
 			w.Write([]byte("degraded: the replay cache does not answer; requests are accepted unchecked\n"))
+		case g.keysDown(r.Context()) != nil:
+			fmt.Fprintf(w, "degraded: the key store does not answer (%v); the keys read before serve, others get ServiceUnavailable\n", g.keysDown(r.Context()))
 		default:
 			w.Write([]byte("ok\n"))
 		}

@@ -212,9 +212,24 @@ func TestThreeGateways(t *testing.T) {
 			t.Errorf("a key %s had not read, PostgreSQL down: %d %s, want 503 ServiceUnavailable", gw, status, code)
 		}
 	}
+	if status, health := fetch(t, admins[1]+"/healthz"); status != 200 || !strings.HasPrefix(health, "degraded: the key store") {
+		t.Errorf("/healthz with PostgreSQL down: %d %q, want 200 degraded", status, health)
+	}
 	pg.start(t)
 	for _, gw := range gws {
 		waitStatus(t, "bob at "+gw+" after PostgreSQL came back", func() (int, string) { return get(gw, bob) }, 200)
+	}
+	if status, health := fetch(t, admins[1]+"/healthz"); status != 200 || health != "ok\n" {
+		t.Errorf("/healthz with PostgreSQL back: %d %q", status, health)
+	}
+	if _, m := fetch(t, admins[2]+"/metrics"); !strings.Contains(m, "sigv4_gateway_key_change_lag_seconds ") {
+		t.Error("no key_change_lag_seconds in the metrics")
+	} else {
+		for line := range strings.SplitSeq(m, "\n") {
+			if strings.HasPrefix(line, "sigv4_gateway_key_change_lag_seconds ") {
+				t.Logf("the last key change reached a gateway after: %s s", strings.TrimPrefix(line, "sigv4_gateway_key_change_lag_seconds "))
+			}
+		}
 	}
 	stop.Store(true)
 	wg.Wait()
@@ -282,4 +297,15 @@ func do(req *http.Request) (int, string) {
 	code, _, _ := strings.Cut(string(body), "</Code>")
 	_, code, _ = strings.Cut(code, "<Code>")
 	return resp.StatusCode, code
+}
+
+func fetch(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

@@ -171,6 +171,8 @@ type serveOptions struct {
 	preserveHost, sigV2                      bool
 	replay                                   string
 	replayPresigned, replayFailOpen          bool
+	keysHealth                               func(context.Context) error
+	keysLag                                  func() time.Duration
 	idleTimeout, maxTunnel, verdictTimeout   time.Duration
 	maxConns, maxConnsPerIP, maxPendingPerIP int
 	maxBuffered, maxTemp                     byteSize
@@ -204,6 +206,7 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		return fmt.Errorf("opening the credential store %s: %w", o.store, err)
 	}
 	defer store.Close()
+	o.keysHealth, o.keysLag = store.Ping, store.NotifyLag
 	g, err := o.gateway(store, store.CacheStats, log)
 	if err != nil {
 		return err
@@ -317,6 +320,7 @@ func (o *serveOptions) gateway(keys sigv4.KeySource, stats func() (uint64, uint6
 	}
 	return gateway.New(gateway.Config{
 		Replay: cache, ReplayPresigned: o.replayPresigned, ReplayFailOpen: o.replayFailOpen,
+		KeysHealth: o.keysHealth, KeysNotifyLag: o.keysLag,
 		Verifier: v, Routes: routes, PreserveHost: o.preserveHost, ErrorFormat: format,
 		Logger: log, KeyCacheStats: stats, IdleTimeout: o.idleTimeout,
 		ForwardOverrides: o.forwardHeaders, MaxTunnel: o.maxTunnel, TempDir: o.tempDir,
