@@ -57,6 +57,25 @@ func (r Revocation) validate() error {
 	return nil
 }
 
+// Revocations is where an authority keeps its revocations: a
+// RevocationLog (a file, for one authority) or a PostgresRevocations (for
+// replicas sharing one database).
+type Revocations interface {
+	// Add records r durably, numbered after every other, and wakes the
+	// subscribers; it returns r as recorded.
+	Add(r Revocation) (Revocation, error)
+	// Since returns the revocations numbered after seq, in order.
+	Since(seq int64) []Revocation
+	// Covering returns a revocation that refuses the key of accessKeyID
+	// for scope, if any.
+	Covering(accessKeyID string, scope sigv4.Scope) (Revocation, bool)
+	// Subscribe returns a channel woken after each new revocation, and
+	// its cancel.
+	Subscribe() (<-chan struct{}, func())
+}
+
+var _ Revocations = (*RevocationLog)(nil)
+
 // RevocationLog is the authority's list of revocations: a file of JSON
 // lines, each appended and synced before it takes effect, so that a crash
 // loses none that was answered.
@@ -143,8 +162,8 @@ func (l *RevocationLog) Covering(accessKeyID string, scope sigv4.Scope) (Revocat
 	return Revocation{}, false
 }
 
-// subscribe returns a channel that receives a value after each Add.
-func (l *RevocationLog) subscribe() (<-chan struct{}, func()) {
+// Subscribe returns a channel that receives a value after each Add.
+func (l *RevocationLog) Subscribe() (<-chan struct{}, func()) {
 	ch := make(chan struct{}, 1)
 	l.mu.Lock()
 	l.subs[ch] = struct{}{}

@@ -30,7 +30,7 @@ type Server struct {
 	// --authority); usually the same credential store as Keys.
 	Store       *credstore.Store
 	Grants      *Grants
-	Revocations *RevocationLog
+	Revocations Revocations
 	// Audit receives one line per key handed out or refused: who asked,
 	// for which access key and scope, and the answer. It holds no key.
 	Audit *slog.Logger
@@ -184,7 +184,7 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request, g Grant) {
 		writeError(w, http.StatusInternalServerError, codeUnavailable, "no streaming")
 		return
 	}
-	wake, cancel := s.Revocations.subscribe()
+	wake, cancel := s.Revocations.Subscribe()
 	defer cancel()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -169,6 +170,31 @@ func (o *authorityOptions) makeCA() (*keyauthority.CA, error) {
 	return keyauthority.LoadCA(o.dir)
 }
 
+// revocations are kept beside the keys: in the PostgreSQL database of a
+// postgres:// store (shared by replicas of the authority), else in a file
+// of the authority's directory.
+func (o *authorityOptions) revocations(ctx context.Context) (keyauthority.Revocations, func() error, error) {
+	if strings.HasPrefix(o.store, "postgres") {
+		u, err := url.Parse(o.store)
+		if err != nil {
+			return nil, nil, err
+		}
+		q := u.Query()
+		q.Del("keyfile")
+		u.RawQuery = q.Encode()
+		r, err := keyauthority.OpenPostgresRevocations(ctx, u.String())
+		if err != nil {
+			return nil, nil, fmt.Errorf("the revocations in %s: %w", u.Redacted(), err)
+		}
+		return r, r.Close, nil
+	}
+	r, err := keyauthority.OpenRevocationLog(filepath.Join(o.dir, revocationsFile), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, r.Close, nil
+}
+
 func writePair(dir, name string, certPEM, keyPEM []byte) error {
 	if err := os.WriteFile(filepath.Join(dir, name+".crt"), certPEM, 0o644); err != nil {
 		return err
@@ -236,11 +262,11 @@ func (o *authorityOptions) serve(ctx context.Context, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	revs, err := keyauthority.OpenRevocationLog(filepath.Join(o.dir, revocationsFile), nil)
+	revs, closeRevs, err := o.revocations(ctx)
 	if err != nil {
 		return err
 	}
-	defer revs.Close()
+	defer closeRevs()
 	audit, err := os.OpenFile(filepath.Join(o.dir, auditFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
