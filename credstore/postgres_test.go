@@ -190,3 +190,27 @@ func maxDuration(ds []time.Duration) time.Duration {
 	}
 	return m
 }
+
+// TestPostgresMigrationRace: several processes of one version starting at
+// once on an empty database: every one opens the store (the migrations
+// are serialized), with the one sealing key file they share.
+func TestPostgresMigrationRace(t *testing.T) {
+	dsn := pgSchema(t) + "&keyfile=" + filepath.Join(t.TempDir(), "sealing.key")
+	errs := make(chan error, 6)
+	stores := make(chan *credstore.Store, 6)
+	for range 6 {
+		go func() {
+			s, err := credstore.Open(context.Background(), dsn, nil)
+			errs <- err
+			stores <- s
+		}()
+	}
+	for range 6 {
+		if err := <-errs; err != nil {
+			t.Errorf("a concurrent open: %v", err)
+		}
+		if s := <-stores; s != nil {
+			s.Close()
+		}
+	}
+}
