@@ -32,32 +32,9 @@ import (
 // its regions), and, once the region is revoked for today, refuses within
 // a second.
 func TestAuthorityEndToEnd(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "authority")
-	cli := func(args ...string) string {
-		t.Helper()
-		var out, errOut bytes.Buffer
-		if code := run(args, nil, &out, &errOut); code != 0 {
-			t.Fatalf("sigv4 %s: exit %d: %s", strings.Join(args, " "), code, errOut.String())
-		}
-		return out.String()
-	}
-	cli("authority", "init", "--dir", dir, "--host", "127.0.0.1")
-	cli("authority", "grant", "--dir", dir, "--name", "eu-gw", "--regions", "eu-west-1", "--services", "s3")
-	var key struct{ AccessKeyId, SecretAccessKey string }
-	if err := json.Unmarshal([]byte(cli("keys", "create", "--store", "sqlite:"+filepath.Join(dir, "keys.db"), "--name", "alice", "--json")), &key); err != nil {
-		t.Fatal(err)
-	}
-	alice := sigv4.Credentials{AccessKeyID: key.AccessKeyId, SecretAccessKey: key.SecretAccessKey}
-
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
+	dir, addr, alice, cli := startTestAuthority(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ao := &authorityOptions{dir: dir, listen: addr}
-	done := make(chan error, 1)
-	go func() { done <- ao.serve(ctx, io.Discard) }()
-	defer func() { cancel(); <-done }()
 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	o := serveFlags(fs)
@@ -146,29 +123,7 @@ func TestAuthorityGatewayHoldsNoSecret(t *testing.T) {
 	if _, err := os.Stat("/proc/self/mem"); err != nil {
 		t.Skip("no /proc")
 	}
-	dir := filepath.Join(t.TempDir(), "authority")
-	cli := func(args ...string) string {
-		t.Helper()
-		var out, errOut bytes.Buffer
-		if code := run(args, nil, &out, &errOut); code != 0 {
-			t.Fatalf("sigv4 %s: exit %d: %s", strings.Join(args, " "), code, errOut.String())
-		}
-		return out.String()
-	}
-	cli("authority", "init", "--dir", dir, "--host", "127.0.0.1")
-	cli("authority", "grant", "--dir", dir, "--name", "eu-gw", "--regions", "eu-west-1", "--services", "s3")
-	var key struct{ AccessKeyId, SecretAccessKey string }
-	if err := json.Unmarshal([]byte(cli("keys", "create", "--store", "sqlite:"+filepath.Join(dir, "keys.db"), "--name", "alice", "--json")), &key); err != nil {
-		t.Fatal(err)
-	}
-	alice := sigv4.Credentials{AccessKeyID: key.AccessKeyId, SecretAccessKey: key.SecretAccessKey}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- (&authorityOptions{dir: dir, listen: addr}).serve(ctx, io.Discard) }()
-	defer func() { cancel(); <-done }()
+	dir, addr, alice, _ := startTestAuthority(t)
 
 	bin := filepath.Join(t.TempDir(), "sigv4")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -386,4 +341,33 @@ func TestAuthorityAdoptsCA(t *testing.T) {
 	if err := cert.CheckSignatureFrom(ca.Cert); err != nil {
 		t.Errorf("the admin certificate does not chain to the given CA: %v", err)
 	}
+}
+
+// startTestAuthority makes an authority with the CLI (init, an eu-west-1/s3
+// grant for eu-gw, a key for alice on its store) and serves it until the
+// test ends; cli runs sigv4 commands in process.
+func startTestAuthority(t *testing.T) (dir, addr string, alice sigv4.Credentials, cli func(args ...string) string) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), "authority")
+	cli = func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if code := run(args, nil, &out, &errOut); code != 0 {
+			t.Fatalf("sigv4 %s: exit %d: %s", strings.Join(args, " "), code, errOut.String())
+		}
+		return out.String()
+	}
+	cli("authority", "init", "--dir", dir, "--host", "127.0.0.1")
+	cli("authority", "grant", "--dir", dir, "--name", "eu-gw", "--regions", "eu-west-1", "--services", "s3")
+	var key struct{ AccessKeyId, SecretAccessKey string }
+	if err := json.Unmarshal([]byte(cli("keys", "create", "--store", "sqlite:"+filepath.Join(dir, "keys.db"), "--name", "alice", "--json")), &key); err != nil {
+		t.Fatal(err)
+	}
+	alice = sigv4.Credentials{AccessKeyID: key.AccessKeyId, SecretAccessKey: key.SecretAccessKey}
+	addr = freeTCPAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- (&authorityOptions{dir: dir, listen: addr}).serve(ctx, io.Discard) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return dir, addr, alice, cli
 }
