@@ -1,0 +1,188 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"maps"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/minio/minio-go/v7"
+	miniocreds "github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/sigv4/sigv4"
+	"github.com/sigv4/sigv4/postpolicy"
+)
+
+// postServer verifies POST uploads (path-style: the bucket is the path)
+// and keeps the files it accepted.
+type postServer struct {
+	*httptest.Server
+	mu     sync.Mutex
+	stored map[string][]byte
+}
+
+func newPostServer(t *testing.T) *postServer {
+	v := &postpolicy.Verifier{Keys: sigv4.NewKeyring(sigv4.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey}),
+		Regions: []string{region}}
+	s := &postServer{stored: map[string][]byte{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		bucket := strings.Trim(r.URL.Path, "/")
+		up, err := v.Verify(r, bucket)
+		var data []byte
+		if err == nil {
+			data, err = io.ReadAll(up.File)
+		}
+		var e *sigv4.Error
+		if errors.As(err, &e) {
+			w.WriteHeader(e.Status)
+			io.WriteString(w, "<Error><Code>"+e.Code+"</Code><Message>"+e.Message+"</Message></Error>")
+			return
+		} else if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		s.mu.Lock()
+		s.stored[bucket+"/"+up.Key] = data
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// TestPostPolicyBoto3: forms made by boto3's generate_presigned_post, sent
+// with requests and with curl -F, are accepted and the file kept as sent;
+// each tampered one (a field changed, a field added, the policy edited,
+// over the size range, expired, another secret) is refused with S3's code
+// and nothing kept.
+func TestPostPolicyBoto3(t *testing.T) {
+	requireBoto3(t)
+	requireCommand(t, "curl", "apt-get install -y curl")
+	s := newPostServer(t)
+	data := bytes.Repeat([]byte("posted by a form\n"), 100)
+	file := filepath.Join(t.TempDir(), "upload.bin")
+	writeFile(t, file, data)
+	got := runScript(t, clientEnv(t, secretKey), "python3", filepath.Join("testdata", "boto3_post.py"), s.URL, "bucket", file)
+	if len(got) != 8 {
+		t.Fatalf("the client reported %+v", got)
+	}
+	accepted := 0
+	for _, r := range got {
+		want, _, _ := strings.Cut(r.Op, ":")
+		switch {
+		case want == "OK" && r.Status == http.StatusNoContent:
+			accepted++
+		case want == "OK":
+			t.Errorf("%s: %d %s, want 204", r.Op, r.Status, r.Code)
+		case r.Code != want:
+			t.Errorf("%s: %d %s, want %s", r.Op, r.Status, r.Code, want)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.stored) != 1 || !bytes.Equal(s.stored["bucket/uploads/upload.bin"], data) || accepted != 2 {
+		t.Errorf("kept %d objects (the two good uploads are one key), accepted %d", len(s.stored), accepted)
+	}
+}
+
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// postForm sends fields then the file as multipart/form-data to url, and
+// returns the status and the error code.
+func postForm(t *testing.T, url string, fields map[string]string, name string, data []byte) (int, string) {
+	t.Helper()
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	for k, v := range fields {
+		w.WriteField(k, v)
+	}
+	fw, _ := w.CreateFormFile("file", name)
+	fw.Write(data)
+	w.Close()
+	resp, err := http.Post(url, w.FormDataContentType(), &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	code, _, _ := strings.Cut(string(body), "</Code>")
+	_, code, _ = strings.Cut(code, "<Code>")
+	return resp.StatusCode, code
+}
+
+// TestPostPolicyGoClients: the forms of aws-sdk-go-v2's PresignPostObject
+// and minio-go's PresignedPostPolicy are accepted, and refused with a
+// field changed or another secret.
+func TestPostPolicyGoClients(t *testing.T) {
+	s := newPostServer(t)
+	data := []byte("uploaded by a Go SDK's form")
+	ctx := context.Background()
+	forms := map[string]func(secret string) (string, map[string]string){
+		"aws-sdk-go-v2": func(secret string) (string, map[string]string) {
+			c, _ := goClients(s.URL, sigv4.Credentials{AccessKeyID: accessKey, SecretAccessKey: secret})
+			p, err := s3.NewPresignClient(c).PresignPostObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bucket"), Key: aws.String("go-v2.txt")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p.URL, p.Values
+		},
+		"minio-go": func(secret string) (string, map[string]string) {
+			c, err := minio.New(strings.TrimPrefix(s.URL, "http://"), &minio.Options{
+				Creds: miniocreds.NewStaticV4(accessKey, secret, ""), Region: region, BucketLookup: minio.BucketLookupPath})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := minio.NewPostPolicy()
+			p.SetBucket("bucket")
+			p.SetKey("minio.txt")
+			p.SetExpires(time.Now().Add(5 * time.Minute))
+			p.SetContentLengthRange(1, 1024)
+			u, fields, err := c.PresignedPostPolicy(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u.String(), fields
+		},
+	}
+	for name, mk := range forms {
+		t.Run(name, func(t *testing.T) {
+			url, fields := mk(secretKey)
+			if status, code := postForm(t, url, fields, "f.txt", data); status != http.StatusNoContent {
+				t.Fatalf("as made: %d %s", status, code)
+			}
+			changed := maps.Clone(fields)
+			changed["key"] += "x"
+			if status, code := postForm(t, url, changed, "f.txt", data); code != "AccessDenied" {
+				t.Errorf("the key changed: %d %s", status, code)
+			}
+			url, fields = mk(wrongSecret)
+			if status, code := postForm(t, url, fields, "f.txt", data); code != "SignatureDoesNotMatch" {
+				t.Errorf("another secret: %d %s", status, code)
+			}
+		})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range []string{"bucket/go-v2.txt", "bucket/minio.txt"} {
+		if !bytes.Equal(s.stored[k], data) {
+			t.Errorf("%s: %q", k, s.stored[k])
+		}
+	}
+}
