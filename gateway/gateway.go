@@ -118,6 +118,7 @@ import (
 	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/internal/authz"
 	"github.com/sigv4/sigv4/internal/sigv2"
+	"github.com/sigv4/sigv4/postpolicy"
 	"github.com/sigv4/sigv4/replay"
 )
 
@@ -413,6 +414,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.reject(x, e)
 		return
 	}
+	if isPostUpload(x.req) {
+		g.servePost(x)
+		return
+	}
 	res, err := g.verifier.Verify(x.req)
 	g.verdict(x)
 	if err != nil {
@@ -509,10 +514,11 @@ type exchange struct {
 	raw     *countingBody // the client's body as it arrives
 	res     *sigv4.Result
 	route   route
-	body    *guardedBody // what the upstream reads; nil for no body
-	code    string       // the outcome: "OK" or the AWS error code
-	err     error        // an internal cause, for the log
-	clean   func()       // removes a held body
+	body    *guardedBody       // what the upstream reads; nil for no body
+	post    *postpolicy.Upload // a POST upload, forwarded as its PutObject
+	code    string             // the outcome: "OK" or the AWS error code
+	err     error              // an internal cause, for the log
+	clean   func()             // removes a held body
 	idle    *idleDeadline
 	memory  share  // of the bodies held in memory
 	disk    share  // of their temporary files
@@ -666,6 +672,9 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		if code := upstreamRefusedSignature(resp); code != "" {
 			return errUpstreamAuth(code)
 		}
+	}
+	if x.post != nil {
+		postResponse(resp, x.post)
 	}
 	setRequestID(resp.Header, x.id)
 	return nil

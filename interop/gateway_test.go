@@ -140,7 +140,7 @@ func (m *s3Backend) objectURL(bucket, key string) string {
 func (m *s3Backend) createBucket(t *testing.T, bucket string) {
 	t.Helper()
 	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",` +
-		`"Action":["s3:GetObject","s3:HeadObject","s3:DeleteObject"],"Resource":"arn:aws:s3:::` + bucket + `/*"},` +
+		`"Action":["s3:GetObject","s3:HeadObject","s3:DeleteObject","s3:PutObject"],"Resource":"arn:aws:s3:::` + bucket + `/*"},` +
 		`{"Effect":"Allow","Principal":"*","Action":["s3:ListBucket"],"Resource":"arn:aws:s3:::` + bucket + `"}]}`
 	steps := []struct{ url, body string }{
 		{m.URL + "/" + bucket, ""},

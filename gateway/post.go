@@ -1,0 +1,202 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/xml"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sigv4/sigv4"
+	"github.com/sigv4/sigv4/internal/authz"
+	"github.com/sigv4/sigv4/internal/sigv2"
+	"github.com/sigv4/sigv4/postpolicy"
+)
+
+// A browser upload (an S3 POST policy form) is verified by package
+// postpolicy and goes to the upstream as the PutObject it stands for: the
+// key with ${filename} replaced, the Content-Type, metadata, ACL and the
+// other object headers of the form; re-signed when the route signs. The
+// client gets S3's answer: 204, or 200 or 201 (with the XML) as
+// success_action_status asks, or the 303 to success_action_redirect.
+
+// isPostUpload reports whether r is a POST policy upload: a POST of a
+// multipart/form-data form that carries no other signature.
+func isPostUpload(r *http.Request) bool {
+	if r.Method != http.MethodPost || r.Header.Get(sigv4.HeaderAuthorization) != "" || authz.IsPresigned(r.URL.RawQuery) {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "multipart/form-data"
+}
+
+// postObjectHeaders are the form fields that become headers of the
+// PutObject (besides x-amz-meta-* and acl).
+var postObjectHeaders = []string{
+	"cache-control", "content-disposition", "content-encoding", "content-type", "expires", "content-md5",
+	"x-amz-storage-class", "x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id",
+	"x-amz-server-side-encryption-context", "x-amz-server-side-encryption-bucket-key-enabled",
+	"x-amz-website-redirect-location", "x-amz-checksum-algorithm", "x-amz-checksum-crc32", "x-amz-checksum-crc32c",
+	"x-amz-checksum-crc64nvme", "x-amz-checksum-sha1", "x-amz-checksum-sha256", "x-amz-tagging",
+}
+
+// postBucket is the bucket of a POST upload: the first segment of a
+// path-style path, else the bucket the host names.
+func (g *Gateway) postBucket(r *http.Request) string {
+	path := strings.Trim(wirePath(r), "/")
+	if path != "" && !strings.Contains(path, "/") {
+		b, err := url.PathUnescape(path)
+		if err == nil {
+			return b
+		}
+	}
+	return sigv2.BucketOfHost(r.Host, g.verifier.VirtualHostDomains)
+}
+
+// servePost verifies a POST upload and forwards it as a PutObject.
+func (g *Gateway) servePost(x *exchange) {
+	bucket := g.postBucket(x.req)
+	if bucket == "" {
+		g.reject(x, &sigv4.Error{Code: sigv4.ErrInvalidRequest.Code, Status: sigv4.ErrInvalidRequest.Status,
+			Message: "A POST upload names its bucket in the path (/bucket) or the host."})
+		return
+	}
+	pv := &postpolicy.Verifier{Keys: g.verifier.Keys, Regions: g.verifier.Regions, Now: g.verifier.Now}
+	up, err := pv.Verify(x.req, bucket)
+	g.verdict(x)
+	if err != nil {
+		g.reject(x, asError(err))
+		return
+	}
+	cred := strings.Split(up.Fields[postpolicy.FieldCredential], "/")
+	x.res = &sigv4.Result{Algorithm: "AWS4-HMAC-SHA256", Identity: up.Identity, Time: time.Now(),
+		Scope:       sigv4.Scope{Date: cred[1], Region: cred[2], Service: "s3"},
+		PayloadHash: sigv4.UnsignedPayload}
+	if e := g.authorize(x); e != nil {
+		g.reject(x, e)
+		return
+	}
+	body, n, clean, e := g.hold(x, up.File)
+	x.clean = clean
+	if e == nil {
+		e = g.keyWorks(x.req.Context(), x.res)
+	}
+	if e != nil {
+		g.reject(x, e)
+		return
+	}
+	x.post = up
+	x.code = "OK"
+	in := x.req.WithContext(x.req.Context())
+	in.Method, in.Header = http.MethodPut, postHeaders(x.req.Header, up)
+	in.URL = &url.URL{Path: "/" + bucket + "/" + up.Key, RawPath: "/" + escapePath(bucket) + "/" + escapePath(up.Key)}
+	in.RequestURI, in.ContentLength, in.TransferEncoding, in.Trailer = "", n, nil, nil
+	x.res.ContentLength = n
+	x.body = &guardedBody{r: body}
+	in.Body = x.body
+	if n == 0 {
+		in.Body = http.NoBody
+	}
+	g.proxy.ServeHTTP(x.w, in)
+}
+
+// postHeaders are the PutObject headers of a form: the client's
+// connection-level ones, and the object headers of its fields.
+func postHeaders(client http.Header, up *postpolicy.Upload) http.Header {
+	h := http.Header{}
+	for _, name := range []string{"User-Agent", "X-Forwarded-For"} {
+		if v := client.Values(name); len(v) > 0 {
+			h[name] = v
+		}
+	}
+	for name, v := range up.Fields {
+		switch {
+		case strings.HasPrefix(name, "x-amz-meta-"), contains(postObjectHeaders, name):
+			h.Set(name, v)
+		case name == "acl":
+			h.Set("X-Amz-Acl", v)
+		}
+	}
+	if up.ContentType != "" {
+		h.Set("Content-Type", up.ContentType)
+	}
+	return h
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// escapePath escapes a key for a path, as S3 paths are signed: every byte
+// but the unreserved ones and '/'.
+func escapePath(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.~/", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			b.WriteString("%" + strings.ToUpper(strconv.FormatUint(uint64(c)|0x100, 16)[1:]))
+		}
+	}
+	return b.String()
+}
+
+// postResponse turns the upstream's answer to the PutObject into S3's
+// answer to the form.
+func postResponse(resp *http.Response, up *postpolicy.Upload) {
+	if resp.StatusCode != http.StatusOK {
+		return // the upstream's error, as it is
+	}
+	etag := resp.Header.Get("ETag")
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	set := func(status int, body []byte) {
+		resp.StatusCode, resp.Status = status, strconv.Itoa(status)+" "+http.StatusText(status)
+		resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		if len(body) > 0 {
+			resp.Header.Set("Content-Type", "application/xml")
+		} else {
+			resp.Header.Del("Content-Type")
+		}
+	}
+	location := "/" + escapePath(up.Bucket) + "/" + escapePath(up.Key)
+	if redirect := up.Fields["success_action_redirect"]; redirect != "" {
+		if u, err := url.Parse(redirect); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+			q := u.Query()
+			q.Set("bucket", up.Bucket)
+			q.Set("key", up.Key)
+			q.Set("etag", etag)
+			u.RawQuery = q.Encode()
+			set(http.StatusSeeOther, nil)
+			resp.Header.Set("Location", u.String())
+			return
+		}
+	}
+	resp.Header.Set("Location", location)
+	switch up.Fields["success_action_status"] {
+	case "200":
+		set(http.StatusOK, nil)
+	case "201":
+		body, _ := xml.Marshal(struct {
+			XMLName  xml.Name `xml:"PostResponse"`
+			Location string
+			Bucket   string
+			Key      string
+			ETag     string
+		}{Location: location, Bucket: up.Bucket, Key: up.Key, ETag: etag})
+		set(http.StatusCreated, append([]byte(xml.Header), body...))
+	default:
+		set(http.StatusNoContent, nil)
+	}
+}
