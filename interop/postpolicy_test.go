@@ -3,6 +3,7 @@ package interop
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"maps"
@@ -226,3 +227,59 @@ func TestGatewayPostPolicy(t *testing.T) {
 		f.expectStored(t, "uploads/upload.bin", data)
 	})
 }
+
+// TestPostPolicyJSSDK: the form of the JS SDK v3's createPresignedPost,
+// sent with curl -F and from Go, is accepted; changed, or with a file
+// over its range, refused.
+func TestPostPolicyJSSDK(t *testing.T) {
+	requireJSSDK(t)
+	requireCommand(t, "curl", "apt-get install -y curl")
+	s := newPostServer(t)
+	mk := func(secret string) (string, map[string]string) {
+		out, err := run(t, clientEnv(t, secret), "node", filepath.Join(nodeDir, "presigned_post.js"), s.URL, "bucket", "js/${filename}", "1024")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p struct {
+			URL    string
+			Fields map[string]string
+		}
+		if err := json.Unmarshal([]byte(out), &p); err != nil {
+			t.Fatalf("%q: %v", out, err)
+		}
+		return p.URL, p.Fields
+	}
+	url, fields := mk(secretKey)
+	data := []byte("from the JS SDK's form")
+	if status, code := postForm(t, url, fields, "js.txt", data); status != http.StatusNoContent {
+		t.Fatalf("from Go: %d %s", status, code)
+	}
+	file := filepath.Join(t.TempDir(), "curl.txt")
+	writeFile(t, file, data)
+	args := []string{"-sS", "--noproxy", "*", "-o", "/dev/null", "-w", "%{http_code}"}
+	for k, v := range fields {
+		args = append(args, "--form-string", k+"="+v)
+	}
+	if out, err := run(t, clientEnv(t, ""), "curl", append(args, "-F", "file=@"+file, url)...); err != nil || out != "204" {
+		t.Errorf("curl -F: %s %v", out, err)
+	}
+	changed := maps.Clone(fields)
+	changed["Content-Type"] = "image/png"
+	if _, code := postForm(t, url, changed, "js.txt", data); code != "AccessDenied" {
+		t.Errorf("Content-Type outside the policy: %s", code)
+	}
+	if _, code := postForm(t, url, fields, "big.txt", make1K(2048)); code != "EntityTooLarge" {
+		t.Errorf("over the range: %s", code)
+	}
+	url, fields = mk(wrongSecret)
+	if _, code := postForm(t, url, fields, "js.txt", data); code != "SignatureDoesNotMatch" {
+		t.Errorf("another secret: %s", code)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !bytes.Equal(s.stored["bucket/js/js.txt"], data) || !bytes.Equal(s.stored["bucket/js/curl.txt"], data) {
+		t.Errorf("stored %v", maps.Keys(s.stored))
+	}
+}
+
+func make1K(n int) []byte { return bytes.Repeat([]byte("x"), n) }
