@@ -3,6 +3,7 @@ package interop
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -268,6 +269,16 @@ func TestPostPolicyJSSDK(t *testing.T) {
 	if _, code := postForm(t, url, changed, "js.txt", data); code != "AccessDenied" {
 		t.Errorf("Content-Type outside the policy: %s", code)
 	}
+	extra := maps.Clone(fields)
+	extra["x-amz-meta-extra"] = "not in the policy"
+	if _, code := postForm(t, url, extra, "js.txt", data); code != "AccessDenied" {
+		t.Errorf("an uncovered field: %s", code)
+	}
+	edited := maps.Clone(fields)
+	edited["Policy"] = editPolicy(t, fields["Policy"])
+	if _, code := postForm(t, url, edited, "js.txt", data); code != "SignatureDoesNotMatch" {
+		t.Errorf("the policy edited: %s", code)
+	}
 	if _, code := postForm(t, url, fields, "big.txt", make1K(2048)); code != "EntityTooLarge" {
 		t.Errorf("over the range: %s", code)
 	}
@@ -283,3 +294,21 @@ func TestPostPolicyJSSDK(t *testing.T) {
 }
 
 func make1K(n int) []byte { return bytes.Repeat([]byte("x"), n) }
+
+// editPolicy returns the base64 policy document with its content-length
+// range widened, as an attacker would, keeping the signature as it was.
+func editPolicy(t *testing.T, policy string) string {
+	t.Helper()
+	doc, err := base64.StdEncoding.DecodeString(policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p map[string]any
+	if err := json.Unmarshal(doc, &p); err != nil {
+		t.Fatal(err)
+	}
+	conds, _ := p["conditions"].([]any)
+	p["conditions"] = append(conds, []any{"content-length-range", 0, 1 << 30})
+	out, _ := json.Marshal(p)
+	return base64.StdEncoding.EncodeToString(out)
+}
