@@ -43,28 +43,48 @@ func checkDigests(req *http.Request, body io.ReadCloser) (io.ReadCloser, error) 
 	if req.Method == http.MethodPost && strings.Contains(req.URL.RawQuery, "uploadId=") {
 		return body, nil
 	}
+	checks, err := digests(req.Header, req.URL.RawQuery)
+	if err != nil || len(checks) == 0 {
+		return body, err
+	}
+	if body == http.NoBody {
+		return body, endOf(checks)
+	}
+	return &digestBody{ReadCloser: body, checks: checks}, nil
+}
+
+// CheckBody returns body checked as Amazon S3 checks an upload against
+// the Content-MD5 and x-amz-checksum-* headers of h: a malformed or
+// repeated value is refused at once (InvalidDigest, InvalidRequest), and
+// a body that does not match fails at its end with BadDigest, withholding
+// the bytes of the read that found it. Verify does this itself; CheckBody
+// is for bodies that come otherwise, such as the file of a POST form.
+func CheckBody(h http.Header, body io.Reader) (io.Reader, error) {
+	checks, err := digests(h, "")
+	if err != nil || len(checks) == 0 {
+		return body, err
+	}
+	return &digestBody{ReadCloser: io.NopCloser(body), checks: checks}, nil
+}
+
+// digests are the checks h (or a presigned query) declares.
+func digests(h http.Header, rawQuery string) ([]digest, error) {
 	var checks []digest
-	md, err := contentMD5(req.Header)
+	md, err := contentMD5(h)
 	if err != nil {
 		return nil, err
 	}
 	if md.h != nil {
 		checks = append(checks, md)
 	}
-	sum, err := checksumHeader(req.Header, req.URL.RawQuery)
+	sum, err := checksumHeader(h, rawQuery)
 	if err != nil {
 		return nil, err
 	}
 	if sum.h != nil {
 		checks = append(checks, sum)
 	}
-	if len(checks) == 0 {
-		return body, nil
-	}
-	if body == http.NoBody {
-		return body, endOf(checks)
-	}
-	return &digestBody{ReadCloser: body, checks: checks}, nil
+	return checks, nil
 }
 
 func contentMD5(h http.Header) (digest, error) {

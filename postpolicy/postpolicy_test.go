@@ -2,6 +2,8 @@ package postpolicy_test
 
 import (
 	"bytes"
+	"crypto/md5"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -212,5 +214,73 @@ func TestSignVerify(t *testing.T) {
 	}
 	if _, err := upload(bytes.Repeat([]byte("p"), 50), field{"x-ignore-big", strings.Repeat("b", 70<<10)}); code(err) != "MaxPostPreDataLengthExceededError" {
 		t.Errorf("a 70 KiB field: %v", err)
+	}
+}
+
+// TestDigestFields: a form's Content-MD5 and x-amz-checksum-* fields are
+// checked against its file as S3 checks the headers: a match passes, a
+// mismatch is BadDigest at the file's end, a malformed value is refused
+// before any of the file is read.
+func TestDigestFields(t *testing.T) {
+	creds := sigv4.Credentials{AccessKeyID: "AKIDPOST", SecretAccessKey: "post-secret"}
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	file := []byte("the file, as the form declares it")
+	md := md5.Sum(file)
+	sha := sha256.Sum256(file)
+	good := map[string]string{
+		"Content-MD5":           base64.StdEncoding.EncodeToString(md[:]),
+		"x-amz-checksum-sha256": base64.StdEncoding.EncodeToString(sha[:]),
+	}
+	other := sha256.Sum256([]byte("another file"))
+	cases := []struct {
+		name   string
+		fields map[string]string
+		verify string // the code of Verify
+		read   string // the code of reading the file
+	}{
+		{"Content-MD5 matches", map[string]string{"Content-MD5": good["Content-MD5"]}, "", ""},
+		{"sha256 matches", map[string]string{"x-amz-checksum-sha256": good["x-amz-checksum-sha256"]}, "", ""},
+		{"both match", good, "", ""},
+		{"algorithm named", map[string]string{"x-amz-checksum-sha256": good["x-amz-checksum-sha256"], "x-amz-checksum-algorithm": "SHA256"}, "", ""},
+		{"Content-MD5 of another file", map[string]string{"Content-MD5": base64.StdEncoding.EncodeToString(other[:16])}, "", "BadDigest"},
+		{"sha256 of another file", map[string]string{"x-amz-checksum-sha256": base64.StdEncoding.EncodeToString(other[:])}, "", "BadDigest"},
+		{"Content-MD5 malformed", map[string]string{"Content-MD5": "not base64!"}, "InvalidDigest", ""},
+		{"sha256 too short", map[string]string{"x-amz-checksum-sha256": good["Content-MD5"]}, "InvalidRequest", ""},
+		{"two checksums", map[string]string{"x-amz-checksum-sha256": good["x-amz-checksum-sha256"], "x-amz-checksum-crc32": "AAAAAA=="}, "InvalidRequest", ""},
+		{"another algorithm named", map[string]string{"x-amz-checksum-sha256": good["x-amz-checksum-sha256"], "x-amz-checksum-algorithm": "CRC32"}, "InvalidRequest", ""},
+	}
+	v := &postpolicy.Verifier{Keys: sigv4.NewKeyring(creds), Regions: []string{"us-east-1"}, Now: func() time.Time { return now }}
+	for _, c := range cases {
+		conds := []postpolicy.Condition{postpolicy.Eq("key", "k")}
+		for name, value := range c.fields {
+			conds = append(conds, postpolicy.Eq(name, value))
+		}
+		signed, err := postpolicy.Sign(postpolicy.Policy{Expiration: now.Add(time.Hour), Conditions: conds}, creds, "us-east-1", now,
+			map[string]string{"bucket": "b", "key": "k"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fields []field
+		for k, val := range signed {
+			fields = append(fields, field{k, val})
+		}
+		for k, val := range c.fields {
+			fields = append(fields, field{k, val})
+		}
+		up, err := v.Verify(form(t, fields, "f", file), "b")
+		if code(err) != c.verify {
+			t.Errorf("%s: Verify: %v, want %q", c.name, err, c.verify)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		got, err := io.ReadAll(up.File)
+		if code(err) != c.read {
+			t.Errorf("%s: reading the file: %v, want %q", c.name, err, c.read)
+		}
+		if err == nil && !bytes.Equal(got, file) {
+			t.Errorf("%s: read %q", c.name, got)
+		}
 	}
 }

@@ -37,8 +37,9 @@ type Verifier struct {
 }
 
 // Upload is a verified upload. Read File to its end: the length is
-// checked against the policy while it flows, and a body that ends early
-// is an error.
+// checked against the policy while it flows, a body that ends early is an
+// error, and so, at its end, is a file that does not match the form's
+// Content-MD5 or x-amz-checksum-* field (BadDigest).
 type Upload struct {
 	Bucket   string
 	Key      string            // the key field, ${filename} replaced
@@ -112,7 +113,18 @@ func (v *Verifier) Verify(req *http.Request, bucket string) (*Upload, error) {
 			min, max = c.Min, c.Max
 		}
 	}
-	u.File = &rangedFile{r: file, min: min, max: max}
+	h := http.Header{}
+	for name, value := range fields {
+		switch {
+		case name == "x-amz-checksum-algorithm":
+			h.Set("x-amz-sdk-checksum-algorithm", value)
+		case name == "content-md5", strings.HasPrefix(name, "x-amz-checksum-"):
+			h.Set(name, value)
+		}
+	}
+	if u.File, err = sigv4.CheckBody(h, &rangedFile{r: file, min: min, max: max}); err != nil {
+		return nil, err
+	}
 	return u, nil
 }
 
