@@ -278,13 +278,28 @@ type Config struct {
 	// judge (Redis down), counting them in the metrics and logging each;
 	// by default they are refused (503 ServiceUnavailable).
 	ReplayFailOpen bool
+
+	// PostPolicy says what a verified browser upload (a POST policy
+	// form) becomes upstream: PostAsPut (the default) sends the PutObject
+	// it stands for; PostPassthrough sends the form itself, byte for byte
+	// and unsigned (its signature is the client's), for an upstream that
+	// reads forms. Either way the form is verified, and its file held to
+	// its policy, before any of it leaves.
+	PostPolicy string
 }
+
+// The values of Config.PostPolicy.
+const (
+	PostAsPut       = "put"
+	PostPassthrough = "passthrough"
+)
 
 // Gateway is an http.Handler that verifies requests and forwards them. It
 // is safe for concurrent use.
 type Gateway struct {
 	verifier    *sigv4.Verifier
 	proxy       *httputil.ReverseProxy
+	postRaw     bool // Config.PostPolicy is PostPassthrough
 	routes      map[string]route
 	preserve    bool
 	json        bool
@@ -344,6 +359,13 @@ func New(cfg Config) (*Gateway, error) {
 		g.json = true
 	default:
 		return nil, fmt.Errorf("gateway: unknown ErrorFormat %q: use %q or %q", cfg.ErrorFormat, FormatXML, FormatJSON)
+	}
+	switch cfg.PostPolicy {
+	case "", PostAsPut:
+	case PostPassthrough:
+		g.postRaw = true
+	default:
+		return nil, fmt.Errorf("gateway: unknown PostPolicy %q: use %q or %q", cfg.PostPolicy, PostAsPut, PostPassthrough)
 	}
 	if g.maxMemory < 0 || g.maxBody < 0 || g.memory.limit < 0 || g.disk.limit < 0 {
 		return nil, errors.New("gateway: MaxMemoryBody, MaxBody, MaxBuffered and MaxTempBytes must not be negative")
@@ -516,6 +538,7 @@ type exchange struct {
 	route   route
 	body    *guardedBody       // what the upstream reads; nil for no body
 	post    *postpolicy.Upload // a POST upload, forwarded as its PutObject
+	rawForm bool               // a POST upload, forwarded as the form itself
 	code    string             // the outcome: "OK" or the AWS error code
 	err     error              // an internal cause, for the log
 	clean   func()             // removes a held body
@@ -673,7 +696,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 			return errUpstreamAuth(code)
 		}
 	}
-	if x.post != nil {
+	if x.post != nil && !x.rawForm {
 		postResponse(resp, x.post)
 	}
 	setRequestID(resp.Header, x.id)

@@ -65,6 +65,11 @@ func (g *Gateway) servePost(x *exchange) {
 			Message: "A POST upload names its bucket in the path (/bucket) or the host."})
 		return
 	}
+	var raw *rawForm
+	if g.postRaw {
+		raw = &rawForm{body: x.req.Body}
+		x.req.Body = raw.tee()
+	}
 	pv := &postpolicy.Verifier{Keys: g.verifier.Keys, Regions: g.verifier.Regions, Now: g.verifier.Now}
 	up, err := pv.Verify(x.req, bucket)
 	g.verdict(x)
@@ -80,7 +85,12 @@ func (g *Gateway) servePost(x *exchange) {
 		g.reject(x, e)
 		return
 	}
-	body, n, clean, e := g.hold(x, up.File)
+	var file io.Reader = up.File
+	if raw != nil {
+		raw.file = up.File
+		file = raw
+	}
+	body, n, clean, e := g.hold(x, file)
 	x.clean = clean
 	if e == nil {
 		e = g.keyWorks(x.req.Context(), x.res)
@@ -89,11 +99,13 @@ func (g *Gateway) servePost(x *exchange) {
 		g.reject(x, e)
 		return
 	}
-	x.post = up
+	x.post, x.rawForm = up, raw != nil
 	x.code = "OK"
 	in := x.req.WithContext(x.req.Context())
-	in.Method, in.Header = http.MethodPut, postHeaders(x.req.Header, up)
-	in.URL = &url.URL{Path: "/" + bucket + "/" + up.Key, RawPath: "/" + escapePath(bucket) + "/" + escapePath(up.Key)}
+	if raw == nil {
+		in.Method, in.Header = http.MethodPut, postHeaders(x.req.Header, up)
+		in.URL = &url.URL{Path: "/" + bucket + "/" + up.Key, RawPath: "/" + escapePath(bucket) + "/" + escapePath(up.Key)}
+	}
 	in.RequestURI, in.ContentLength, in.TransferEncoding, in.Trailer = "", n, nil, nil
 	x.res.ContentLength = n
 	x.body = &guardedBody{r: body}
@@ -199,4 +211,44 @@ func postResponse(resp *http.Response, up *postpolicy.Upload) {
 	default:
 		set(http.StatusNoContent, nil)
 	}
+}
+
+// rawForm is the form of a POST upload as the client sent it, for
+// Config.PostPolicy PostPassthrough: every byte the verifier reads is kept
+// in order, and reading the form reads the verified file to its end
+// (checked against the policy as it goes), then what follows it.
+type rawForm struct {
+	body    io.Reader    // the client's
+	file    io.Reader    // the verified file; reading it reads body
+	pending bytes.Buffer // bytes of body read, not yet handed on
+	scratch [32 << 10]byte
+	done    bool
+}
+
+// tee is the body the verifier reads: body, kept as it is read.
+func (f *rawForm) tee() io.ReadCloser {
+	return io.NopCloser(io.TeeReader(f.body, &f.pending))
+}
+
+// maxEpilogue bounds what may follow the file part (its closing boundary).
+const maxEpilogue = 64 << 10
+
+func (f *rawForm) Read(p []byte) (int, error) {
+	for f.pending.Len() == 0 {
+		if f.done {
+			return 0, io.EOF
+		}
+		_, err := f.file.Read(f.scratch[:])
+		switch {
+		case err == io.EOF:
+			f.done = true
+			// What follows the file, read through the tee into pending.
+			if _, err := io.Copy(io.Discard, io.LimitReader(f.tee(), maxEpilogue)); err != nil {
+				return 0, err
+			}
+		case err != nil:
+			return 0, err
+		}
+	}
+	return f.pending.Read(p)
 }

@@ -83,3 +83,39 @@ func TestPostUpload(t *testing.T) {
 	checkError(t, e.do(t, postUpload(t, e, fields, nil, bytes.Repeat([]byte("x"), 2<<20))), http.StatusBadRequest, "EntityTooLarge")
 	checkNoneComplete(t, e.received(t)[before:])
 }
+
+// TestPostPassthrough: with PostPolicy PostPassthrough the upstream gets
+// the verified form itself, byte for byte, as a POST not signed again
+// (its signature is the client's), and its answer as it is; a tampered
+// form or a file over the range reaches nothing.
+func TestPostPassthrough(t *testing.T) {
+	e := newEnv(t, gateway.Config{PostPolicy: gateway.PostPassthrough,
+		Signing: &gateway.Signing{Credentials: gateway.StaticCredentials(upstreamCreds)}})
+	file := bytes.Repeat([]byte("a form for an upstream that reads forms\n"), 5000) // 200 KB: many reads
+	fields := map[string]string{"key": "uploads/${filename}", "success_action_status": "201"}
+	req := postUpload(t, e, fields, nil, file)
+	sent, _ := req.GetBody()
+	var form bytes.Buffer
+	form.ReadFrom(sent)
+	resp := e.do(t, req)
+	if resp.StatusCode != http.StatusOK { // the upstream's own answer, not S3's 201
+		t.Fatalf("answer %d: %s", resp.StatusCode, resp.Body)
+	}
+	got := e.received(t)
+	if len(got) != 1 {
+		t.Fatalf("the upstream received %d requests", len(got))
+	}
+	r := got[0]
+	if r.Method != "POST" || r.Path != "/bucket" || !bytes.Equal(r.Body, form.Bytes()) || !r.Complete ||
+		r.Header.Get("Content-Type") != req.Header.Get("Content-Type") || r.Header.Get("Authorization") != "" {
+		t.Errorf("the upstream received %s %s, %d bytes (want the form's %d), Content-Type %q, Authorization %q",
+			r.Method, r.Path, len(r.Body), form.Len(), r.Header.Get("Content-Type"), r.Header.Get("Authorization"))
+	}
+	before := len(got)
+	checkError(t, e.do(t, postUpload(t, e, fields, map[string]string{"x-amz-meta-extra": "1"}, file)), http.StatusForbidden, "AccessDenied")
+	checkError(t, e.do(t, postUpload(t, e, fields, nil, bytes.Repeat([]byte("x"), 2<<20))), http.StatusBadRequest, "EntityTooLarge")
+	checkNoneComplete(t, e.received(t)[before:])
+	if _, err := gateway.New(gateway.Config{Verifier: newVerifier(), PostPolicy: "form"}); err == nil {
+		t.Error("an unknown PostPolicy was accepted")
+	}
+}

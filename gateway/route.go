@@ -67,7 +67,7 @@ func (t routeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Host == whoamiURL.Host {
 		return whoami{}.RoundTrip(req)
 	}
-	if x := exchangeOf(req.Context()); x.route.signer != nil {
+	if x := exchangeOf(req.Context()); x.route.signer != nil && !x.rawForm {
 		if err := x.route.signer.sign(req, x.res, x.req.Header); err != nil {
 			return nil, err
 		}

@@ -144,6 +144,7 @@ func serveFlags(fs *flag.FlagSet) *serveOptions {
 	fs.StringVar(&o.replay, "replay", "", "refuse a signed request seen before, with a replay cache: memory (this gateway) or redis://HOST:PORT/DB (all gateways on it)")
 	fs.BoolVar(&o.replayPresigned, "replay-presigned", false, "with --replay: check presigned URLs too (a browser may fetch one twice)")
 	fs.BoolVar(&o.replayFailOpen, "replay-fail-open", false, "with --replay: accept, counted and logged, what the cache cannot check (Redis down); default: refuse with 503")
+	fs.StringVar(&o.postPolicy, "post-policy", gateway.PostAsPut, "what a verified browser upload (POST policy form) becomes upstream: put (its PutObject, re-signed where the upstream has credentials) or passthrough (the form itself, unsigned, for an upstream that reads forms)")
 	fs.BoolVar(&o.sigV2, "sigv2", false, "also accept AWS Signature Version 2 (legacy S3 clients: s3cmd signurl, boto's 's3' signer); for service s3 only")
 	fs.Var(&o.vhostDomains, "virtual-host-domain", "host `name` under which clients name a bucket in the host (bucket.NAME), which SigV2 signs; repeatable")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "drop a client whose upload or download stalls this long")
@@ -171,6 +172,7 @@ type serveOptions struct {
 	preserveHost, sigV2                      bool
 	replay                                   string
 	replayPresigned, replayFailOpen          bool
+	postPolicy                               string
 	keysHealth                               func(context.Context) error
 	keysLag                                  func() time.Duration
 	idleTimeout, maxTunnel, verdictTimeout   time.Duration
@@ -320,7 +322,7 @@ func (o *serveOptions) gateway(keys sigv4.KeySource, stats func() (uint64, uint6
 	}
 	return gateway.New(gateway.Config{
 		Replay: cache, ReplayPresigned: o.replayPresigned, ReplayFailOpen: o.replayFailOpen,
-		KeysHealth: o.keysHealth, KeysNotifyLag: o.keysLag,
+		PostPolicy: o.postPolicy, KeysHealth: o.keysHealth, KeysNotifyLag: o.keysLag,
 		Verifier: v, Routes: routes, PreserveHost: o.preserveHost, ErrorFormat: format,
 		Logger: log, KeyCacheStats: stats, IdleTimeout: o.idleTimeout,
 		ForwardOverrides: o.forwardHeaders, MaxTunnel: o.maxTunnel, TempDir: o.tempDir,
