@@ -3,7 +3,9 @@ package interop
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -41,10 +44,14 @@ func newPostServer(t *testing.T) *postServer {
 	s := &postServer{stored: map[string][]byte{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		bucket := strings.Trim(r.URL.Path, "/")
+		form := captureForm(r)
 		up, err := v.Verify(r, bucket)
 		var data []byte
 		if err == nil {
 			data, err = io.ReadAll(up.File)
+		}
+		if err == nil && form != nil {
+			saveFuzzSeed(t, r.Header.Get("Content-Type"), bucket, form)
 		}
 		var e *sigv4.Error
 		if errors.As(err, &e) {
@@ -311,4 +318,31 @@ func editPolicy(t *testing.T, policy string) string {
 	p["conditions"] = append(conds, []any{"content-length-range", 0, 1 << 30})
 	out, _ := json.Marshal(p)
 	return base64.StdEncoding.EncodeToString(out)
+}
+
+// The forms the clients send are the seeds of postpolicy's FuzzVerify:
+// with SIGV4_POST_CORPUS=DIR, every form accepted here is written to DIR
+// in the Go fuzzing corpus format (postpolicy/testdata/fuzz/FuzzVerify
+// holds those of boto3, the JS SDK, aws-sdk-go-v2, minio-go, curl -F and
+// requests).
+
+func captureForm(r *http.Request) []byte {
+	if os.Getenv("SIGV4_POST_CORPUS") == "" {
+		return nil
+	}
+	form, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(form))
+	return form
+}
+
+func saveFuzzSeed(t *testing.T, contentType, bucket string, form []byte) {
+	sum := sha256.Sum256(form)
+	name := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()) + "-" + hex.EncodeToString(sum[:6])
+	seed := "go test fuzz v1\nstring(" + strconv.Quote(contentType) + ")\nstring(" + strconv.Quote(bucket) + ")\n[]byte(" + strconv.Quote(string(form)) + ")\n"
+	if err := os.WriteFile(filepath.Join(os.Getenv("SIGV4_POST_CORPUS"), name), []byte(seed), 0o644); err != nil {
+		t.Error(err)
+	}
 }

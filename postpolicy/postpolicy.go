@@ -63,6 +63,10 @@ func (p Policy) MarshalJSON() ([]byte, error) {
 	for _, c := range p.Conditions {
 		switch c.Op {
 		case "eq":
+			if strings.HasPrefix(c.Field, "$") { // the object form would drop its '$'
+				conds = append(conds, []any{"eq", "$" + c.Field, c.Value})
+				break
+			}
 			conds = append(conds, map[string]string{c.Field: c.Value})
 		case "starts-with":
 			conds = append(conds, []any{"starts-with", "$" + c.Field, c.Value})
