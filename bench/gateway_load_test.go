@@ -241,18 +241,7 @@ func TestGatewayStreamRSS(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/sigv4").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	addr := freeAddr(t)
-	cmd := exec.Command(bin, "serve", "--listen", addr, "--admin", "", "--upstream", upstream.URL, "--store", "sqlite:"+filepath.Join(dir, "keys.db"))
-	cmd.Dir = dir
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	creds := readKey(t, stdout)
+	addr, creds, cmd := startServe(t, bin, dir, upstream.URL)
 
 	req, _ := http.NewRequest("PUT", "http://"+addr+"/bucket/1gib.bin", io.LimitReader(zeros{}, size))
 	req.ContentLength = size
@@ -276,6 +265,26 @@ func TestGatewayStreamRSS(t *testing.T) {
 	if hwm > 64<<10 {
 		t.Errorf("the gateway's peak RSS was %d KiB streaming 1 GiB; the bound is 64 MiB", hwm)
 	}
+}
+
+// startServe runs "sigv4 serve" (bin) in dir, on a new store, in front of
+// upstream, with args; it returns its address, its first key and its
+// process, killed when the test ends.
+func startServe(t *testing.T, bin, dir, upstream string, args ...string) (string, sigv4.Credentials, *exec.Cmd) {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr, "--admin", "", "--upstream", upstream,
+		"--store", "sqlite:" + filepath.Join(dir, "keys.db")}, args...)...)
+	cmd.Dir = dir
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return addr, readKey(t, stdout), cmd
 }
 
 type zeros struct{}

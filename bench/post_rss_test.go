@@ -49,19 +49,7 @@ func postRSS(t *testing.T, bin, mode string) {
 	}))
 	defer upstream.Close()
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	cmd := exec.Command(bin, "serve", "--listen", addr, "--admin", "", "--upstream", upstream.URL,
-		"--post-policy", mode, "--store", "sqlite:"+filepath.Join(dir, "keys.db"))
-	cmd.Dir = dir
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	creds := readKey(t, stdout)
+	addr, creds, cmd := startServe(t, bin, dir, upstream.URL, "--post-policy", mode)
 
 	now := time.Now()
 	p := postpolicy.Policy{Expiration: now.Add(time.Hour), Conditions: []postpolicy.Condition{
