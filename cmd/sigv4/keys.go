@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -283,11 +282,7 @@ func (o *keysOptions) sessionDuration() (time.Duration, error) {
 	if o.duration == "" {
 		return 0, nil
 	}
-	d, err := parseDays(o.duration)
-	if err != nil {
-		return 0, fmt.Errorf("--duration %q: want a duration like 1h or 90m: %w", o.duration, errUsage)
-	}
-	return d, nil
+	return parseDuration("duration", o.duration)
 }
 
 func splitFlag(s string) []string {
@@ -303,7 +298,7 @@ func splitFlag(s string) []string {
 // parseExpiry reads --expires: a duration from now (with d for days), a
 // date (midnight UTC at its start) or an RFC 3339 time.
 func parseExpiry(s string, now time.Time) (time.Time, error) {
-	if d, err := parseDays(s); err == nil {
+	if d, ok := durationOf(s); ok {
 		return now.Add(d), nil
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
@@ -312,17 +307,5 @@ func parseExpiry(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t, nil
 	}
-	return time.Time{}, fmt.Errorf("--expires %q: want a duration (90d, 12h), a date (2026-01-31) or an RFC 3339 time: %w", s, errUsage)
-}
-
-// parseDays is time.ParseDuration, also taking a whole number of days, "90d".
-func parseDays(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil || days <= 0 || days > 100*365 {
-			return 0, fmt.Errorf("bad number of days %q", s)
-		}
-		return time.Duration(days) * 24 * time.Hour, nil
-	}
-	return time.ParseDuration(s)
+	return time.Time{}, fmt.Errorf("--expires %q: want a duration (90s, 15m, 12h, 7d), a number of seconds, a date (2026-01-31) or an RFC 3339 time: %w", s, errUsage)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -57,16 +56,7 @@ Flags:
 	},
 }
 
-func parseExpires(s string) (time.Duration, error) {
-	if n, err := strconv.Atoi(s); err == nil {
-		return time.Duration(n) * time.Second, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("--expires %q: want a duration like 15m or 12h, or seconds: %w", s, errUsage)
-	}
-	return d, nil
-}
+func parseExpires(s string) (time.Duration, error) { return parseDuration("expires", s) }
 
 func (o *curlOptions) presign(ctx context.Context, rawURL string, ttl time.Duration, stdout, stderr io.Writer) error {
 	u, err := parseURL(rawURL)
