@@ -8,6 +8,7 @@
 //	sigv4 explain --request FILE [--error FILE]
 //	sigv4 sign   --request FILE --region R --service S [flags]
 //	sigv4 verify --request FILE --region R --service S [flags]
+//	sigv4 version
 //
 // Run "sigv4 help COMMAND" for the flags of a command, with examples.
 package main
@@ -55,7 +56,8 @@ Credentials are found where the AWS CLI finds them (environment, --profile
 or AWS_PROFILE, ~/.aws/config and credentials, SSO, credential_process,
 container and instance metadata).
 
-Run "sigv4 help <command>" for a command's flags and examples.
+Run "sigv4 help <command>" for a command's flags and examples, and
+"sigv4 version" for the version and revision of this build.
 `
 
 func main() {
@@ -93,6 +95,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	}
 	name := args[0]
+	if name == "version" || name == "--version" {
+		fmt.Fprintln(stdout, version())
+		return 0
+	}
 	if name == "help" {
 		name, args = args[1], []string{args[1], "-h"}
 	}
