@@ -3,6 +3,8 @@ package gateway
 import (
 	"bytes"
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"io"
@@ -18,7 +20,9 @@ import (
 //
 //	aws sts get-caller-identity --endpoint-url http://127.0.0.1:8080
 //
-// works, and any other request with the verified identity as JSON. It reads
+// works; S3 ListBuckets (GET /) with no bucket and the verified owner, so
+// that "aws s3 ls" does; and any other request with the verified identity
+// as JSON. It reads
 // every body to its end, so that a body that fails to verify fails the
 // request.
 type whoami struct{}
@@ -47,6 +51,9 @@ func (whoami) RoundTrip(req *http.Request) (*http.Response, error) {
 	requestID := req.Header.Get(HeaderRequestID)
 	if action(req, form) == "GetCallerIdentity" {
 		return reply(req, "text/xml", id.stsResponse(requestID)), nil
+	}
+	if isListBuckets(req) {
+		return id.listBuckets(req), nil
 	}
 	body, _ := json.Marshal(id) // strings always marshal
 	return reply(req, "application/json", append(body, '\n')), nil
@@ -132,4 +139,37 @@ func (c caller) stsResponse(requestID string) []byte {
 	r.RequestID = requestID
 	out, _ := xml.MarshalIndent(r, "", "  ") // strings always marshal
 	return append(out, '\n')
+}
+
+type listAllMyBucketsResult struct {
+	XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListAllMyBucketsResult"`
+	Owner   struct {
+		ID          string
+		DisplayName string
+	}
+	Buckets struct{}
+}
+
+// listBuckets is S3's ListBuckets answer from a service that holds no
+// bucket: none, owned by the caller (its canonical ID derived from its ARN).
+func (c caller) listBuckets(req *http.Request) *http.Response {
+	var r listAllMyBucketsResult
+	sum := sha256.Sum256([]byte(c.Arn))
+	r.Owner.ID, r.Owner.DisplayName = hex.EncodeToString(sum[:]), c.name()
+	out, _ := xml.Marshal(r) // strings always marshal
+	return reply(req, "application/xml", append([]byte(xml.Header), out...))
+}
+
+// isListBuckets reports whether req is S3's ListBuckets: GET / signed for s3.
+func isListBuckets(req *http.Request) bool {
+	return req.Header.Get(HeaderService) == "s3" && req.Method == http.MethodGet && req.URL.Path == "/" &&
+		(req.URL.RawQuery == "" || !strings.Contains(req.URL.RawQuery, "Action="))
+}
+
+// name is the caller's name: the last part of its ARN.
+func (c caller) name() string {
+	if i := strings.LastIndexAny(c.Arn, "/:"); i >= 0 {
+		return c.Arn[i+1:]
+	}
+	return c.Arn
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -267,5 +268,28 @@ func TestWhoamiPresignedCallerIdentity(t *testing.T) {
 		if tc.status == http.StatusOK && (xml.Unmarshal(body, &id) != nil || id.Arn != principal) {
 			t.Errorf("%s: answer %s, want the caller %s", tc.name, body, principal)
 		}
+	}
+}
+
+// TestWhoamiListBuckets: what "aws s3 ls" asks first, S3 ListBuckets, is
+// answered as S3 does, with no bucket and the verified caller as owner:
+// aws-sdk-go-v2's S3 client reads it. Signed with another secret, it is
+// refused.
+func TestWhoamiListBuckets(t *testing.T) {
+	srv := newWhoami(t, newVerifier())
+	list := func(secret string) (*s3.ListBucketsOutput, error) {
+		client := s3.New(s3.Options{Region: region, BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
+			Credentials: awscreds.NewStaticCredentialsProvider(accessKey, secret, ""), RetryMaxAttempts: 1})
+		return client.ListBuckets(context.Background(), &s3.ListBucketsInput{})
+	}
+	out, err := list(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Buckets) != 0 || out.Owner == nil || aws.ToString(out.Owner.DisplayName) != "alice" || len(aws.ToString(out.Owner.ID)) != 64 {
+		t.Errorf("ListBuckets: %d buckets, owner %+v", len(out.Buckets), out.Owner)
+	}
+	if _, err := list("another secret"); err == nil || !strings.Contains(err.Error(), "SignatureDoesNotMatch") {
+		t.Errorf("another secret: %v", err)
 	}
 }

@@ -2,10 +2,16 @@ package interop
 
 import (
 	"bytes"
+	"io"
+	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sigv4/sigv4"
+	"github.com/sigv4/sigv4/gateway"
 )
 
 // TestAWSCLI uploads and downloads an object with AWS CLI v1's s3api over
@@ -57,5 +63,40 @@ func checkCLIError(t *testing.T, v verdict, i int, err error) {
 		t.Errorf("command %d succeeded, want %s", i, v.code)
 	case v.code != "OK" && !strings.Contains(err.Error(), "("+v.code+")"):
 		t.Errorf("command %d: %v, want error %s", i, err, v.code)
+	}
+}
+
+// TestAWSCLIWhoami: the first commands a newcomer pastes, against a
+// gateway with no upstream (its whoami service): "aws s3 ls" lists no
+// bucket and succeeds, "aws sts get-caller-identity" names the caller;
+// with another secret both fail.
+func TestAWSCLIWhoami(t *testing.T) {
+	requireCommand(t, "aws", "apt-get install -y awscli (or python3 -m pip install awscli)")
+	creds := sigv4.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey}
+	gw, err := gateway.New(gateway.Config{
+		Verifier: &sigv4.Verifier{Keys: sigv4.NewKeyring(creds), Regions: []string{region}, Services: []string{"s3", "sts"}},
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(gw)
+	defer front.Close()
+	for _, secret := range []string{secretKey, wrongSecret} {
+		env := clientEnv(t, secret)
+		out, err := run(t, env, "aws", "s3", "ls", "--endpoint-url", front.URL)
+		if secret == secretKey && (err != nil || strings.TrimSpace(out) != "") {
+			t.Errorf("aws s3 ls: %q %v", out, err)
+		}
+		if secret != secretKey && err == nil {
+			t.Errorf("aws s3 ls with another secret succeeded: %q", out)
+		}
+		out, err = run(t, env, "aws", "sts", "get-caller-identity", "--endpoint-url", front.URL, "--output", "text", "--query", "Arn")
+		if secret == secretKey && (err != nil || strings.TrimSpace(out) != "arn:aws:iam::000000000000:user/"+accessKey) {
+			t.Errorf("aws sts get-caller-identity: %q %v", out, err)
+		}
+		if secret != secretKey && err == nil {
+			t.Errorf("aws sts get-caller-identity with another secret succeeded: %q", out)
+		}
 	}
 }

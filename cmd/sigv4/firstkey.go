@@ -136,12 +136,21 @@ func (o *serveOptions) firstRegion() string {
 	return region
 }
 
-// tryCommand is an AWS CLI command that the gateway answers.
+// tryCommand is a command that the gateway answers, for the services it
+// accepts: STS GetCallerIdentity where whoami answers STS, else S3
+// ListBuckets ("aws s3 ls", which whoami answers too), else STS upstream,
+// else a signed GET of the first service with sigv4 curl.
 func (o *serveOptions) tryCommand(endpoint string) string {
-	if !o.whoamiAnswers("sts") {
+	services := splitList(o.services)
+	switch {
+	case accepts(services, "sts") && o.whoamiAnswers("sts"):
+		return "aws sts get-caller-identity --endpoint-url " + endpoint
+	case accepts(services, "s3"):
 		return "aws s3 ls --endpoint-url " + endpoint
+	case accepts(services, "sts"):
+		return "aws sts get-caller-identity --endpoint-url " + endpoint
 	}
-	return "aws sts get-caller-identity --endpoint-url " + endpoint
+	return "go run ./cmd/sigv4 curl --service " + services[0] + " --region " + o.firstRegion() + " " + endpoint + "/"
 }
 
 // shellQuote quotes s for a POSIX shell, unless it needs no quotes.

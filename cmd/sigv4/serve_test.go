@@ -505,20 +505,25 @@ func TestServeMaxConns(t *testing.T) {
 }
 
 // TestServeTryCommand: the first start's command is STS GetCallerIdentity
-// wherever whoami answers STS, which is unless --upstream sts=URL.
+// wherever whoami answers STS (unless --upstream sts=URL), else "aws s3
+// ls", and a command for the services served.
 func TestServeTryCommand(t *testing.T) {
 	for _, tc := range []struct {
 		upstreams []string
+		services  string
 		want      string
 	}{
-		{nil, "aws sts get-caller-identity"},
-		{[]string{"http://u:1"}, "aws sts get-caller-identity"},
-		{[]string{"s3=http://u:1"}, "aws sts get-caller-identity"},
-		{[]string{"s3=http://u:1", "sts=http://u:2"}, "aws s3 ls"},
+		{nil, "s3,sts", "aws sts get-caller-identity --endpoint-url http://e"},
+		{[]string{"http://u:1"}, "s3,sts", "aws sts get-caller-identity --endpoint-url http://e"},
+		{[]string{"s3=http://u:1"}, "s3,sts", "aws sts get-caller-identity --endpoint-url http://e"},
+		{[]string{"s3=http://u:1", "sts=http://u:2"}, "s3,sts", "aws s3 ls --endpoint-url http://e"},
+		{nil, "s3", "aws s3 ls --endpoint-url http://e"},
+		{[]string{"sts=http://u:2"}, "sts", "aws sts get-caller-identity --endpoint-url http://e"},
+		{nil, "execute-api", "go run ./cmd/sigv4 curl --service execute-api --region us-east-1 http://e/"},
 	} {
-		o := &serveOptions{upstreams: tc.upstreams, services: "s3,sts"}
-		if got := o.tryCommand("http://e"); got != tc.want+" --endpoint-url http://e" {
-			t.Errorf("--upstream %q: %q, want %q", tc.upstreams, got, tc.want)
+		o := &serveOptions{upstreams: tc.upstreams, services: tc.services, regions: "us-east-1"}
+		if got := o.tryCommand("http://e"); got != tc.want {
+			t.Errorf("--upstream %q --service %s: %q, want %q", tc.upstreams, tc.services, got, tc.want)
 		}
 	}
 }
