@@ -41,14 +41,15 @@ func FuzzVerify(f *testing.F) {
 	f.Add(ct, "b", []byte("--B\r\nContent-Disposition: form-data; name=\"policy\"\r\n\r\n"+
 		base64.StdEncoding.EncodeToString([]byte(`{"expiration":"2030-01-01T00:00:00Z","conditions":[["content-length-range",1,2],{"a":"b"},["eq","$x",""]]}`))+
 		"\r\n--B--\r\n"))
+	var at time.Time // the clock of the form being verified; one at a time
+	v := &postpolicy.Verifier{Keys: sigv4.NewKeyring(creds, interop), Regions: []string{"*"}, Now: func() time.Time { return at }}
 	f.Fuzz(func(t *testing.T, contentType, bucket string, body []byte) {
-		at := now
+		at = now
 		if m := formDate.FindSubmatch(body); m != nil {
 			if d, err := time.Parse("20060102T150405Z", string(m[1])); err == nil {
 				at = d.Add(time.Minute)
 			}
 		}
-		v := &postpolicy.Verifier{Keys: sigv4.NewKeyring(creds, interop), Regions: []string{"*"}, Now: func() time.Time { return at }}
 		req := httptest.NewRequest("POST", "https://s3.amazonaws.com/", bytes.NewReader(body))
 		req.Header.Set("Content-Type", contentType)
 		up, err := v.Verify(req, bucket)
