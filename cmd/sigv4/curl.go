@@ -69,6 +69,7 @@ type curlOptions struct {
 	method, data, dataBinary, upload, output string
 	headers                                  stringList
 	include, head, verbose, fail, silent     bool
+	showError                                bool
 	insecure, unsignedPayload                bool
 	region, service, profile, at, trailer    string
 	sigv4a                                   bool
@@ -89,6 +90,7 @@ func (o *curlOptions) define(fs *flag.FlagSet) {
 	boolVar(fs, &o.verbose, []string{"v", "verbose"}, "show the canonical request, string to sign and headers on standard error")
 	boolVar(fs, &o.fail, []string{"f", "fail"}, "exit 22, writing no body, when the server answers 400 or more")
 	boolVar(fs, &o.silent, []string{"s", "silent"}, "no progress bar")
+	boolVar(fs, &o.showError, []string{"S", "show-error"}, "with -s, still say what failed (sigv4 always does; taken for curl's -sS)")
 	boolVar(fs, &o.insecure, []string{"k", "insecure"}, "do not check the server's TLS certificate")
 	fs.BoolVar(&o.unsignedPayload, "unsigned-payload", false, "do not sign the body: UNSIGNED-PAYLOAD, or unsigned chunks when streaming")
 	fs.StringVar(&o.trailer, "trailer", "", "trailing checksum of a streamed upload: crc32, crc32c, crc64nvme, sha1, sha256")

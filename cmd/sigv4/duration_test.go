@@ -56,7 +56,7 @@ func TestDurationFlags(t *testing.T) {
 		}
 	}
 	_, errOut, code := runCLI(t, "", "serve", "--idle-timeout", "soon")
-	if code != 2 || !strings.Contains(errOut, `"soon" for flag -idle-timeout: want a duration (90s, 15m, 12h, 7d) or a number of seconds`) {
+	if code != 2 || !strings.HasPrefix(errOut, `sigv4 serve: --idle-timeout "soon": want a duration (90s, 15m, 12h, 7d) or a number of seconds`) {
 		t.Errorf("serve --idle-timeout soon: exit %d:\n%s", code, errOut)
 	}
 }

@@ -150,6 +150,9 @@ func (o *serveOptions) tryCommand(endpoint string) string {
 	case accepts(services, "sts"):
 		return "aws sts get-caller-identity --endpoint-url " + endpoint
 	}
+	if len(services) == 0 {
+		return "aws sts get-caller-identity --endpoint-url " + endpoint
+	}
 	return "go run ./cmd/sigv4 curl --service " + services[0] + " --region " + o.firstRegion() + " " + endpoint + "/"
 }
 

@@ -19,7 +19,7 @@ func stringVar(fs *flag.FlagSet, p *string, names []string, value, usage string)
 		if i == 0 {
 			fs.StringVar(p, n, value, usage)
 		} else {
-			fs.StringVar(p, n, value, "same as -"+names[0])
+			fs.StringVar(p, n, value, aliasUsage+names[0])
 		}
 	}
 }
@@ -29,7 +29,7 @@ func boolVar(fs *flag.FlagSet, p *bool, names []string, usage string) {
 		if i == 0 {
 			fs.BoolVar(p, n, false, usage)
 		} else {
-			fs.BoolVar(p, n, false, "same as -"+names[0])
+			fs.BoolVar(p, n, false, aliasUsage+names[0])
 		}
 	}
 }
@@ -39,7 +39,7 @@ func listVar(fs *flag.FlagSet, p *stringList, names []string, usage string) {
 		if i == 0 {
 			fs.Var(p, n, usage)
 		} else {
-			fs.Var(p, n, "same as -"+names[0])
+			fs.Var(p, n, aliasUsage+names[0])
 		}
 	}
 }

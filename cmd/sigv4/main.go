@@ -110,13 +110,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("sigv4 "+cmd.name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, cmd.usage); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(stderr, cmd.usage); printFlags(stderr, fs) }
 	do := cmd.setup(fs)
-	positional, err := parseInterspersed(fs, args[1:])
+	positional, err := parseArgs(fs, args[1:])
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
 			return 0
 		}
+		fmt.Fprintf(stderr, "sigv4 %s: %v (sigv4 help %s lists the flags)\n", cmd.name, strings.TrimSuffix(err.Error(), ": usage"), cmd.name)
 		return 2
 	}
 	if len(positional) > 0 && !cmd.args {
@@ -140,25 +142,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "sigv4 %s: %v\n", cmd.name, err)
 	return 1
-}
-
-// parseInterspersed parses flags and positional arguments in any order;
-// "--" ends the flags.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return positional, nil
-		}
-		if args[0] == "--" {
-			return append(positional, args[1:]...), nil
-		}
-		positional, args = append(positional, args[0]), args[1:]
-	}
 }
 
 func find(name string) *command {
