@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/sigv4/sigv4"
 )
@@ -48,8 +49,8 @@ Examples:
   sigv4 curl --service s3 --region us-east-1 http://127.0.0.1:9000/bucket/key
 
 Exit status: 0 on success, 22 with --fail when the server answers 400 or
-more, 6 or 7 when the host cannot be resolved or reached, 2 for usage
-errors, 1 otherwise.
+more, 6 or 7 when the host cannot be resolved or reached, 28 when
+--max-time or --connect-timeout runs out, 2 for usage errors, 1 otherwise.
 
 Flags:
 `,
@@ -69,7 +70,9 @@ type curlOptions struct {
 	method, data, dataBinary, upload, output string
 	headers                                  stringList
 	include, head, verbose, fail, silent     bool
-	showError                                bool
+	showError, remoteName, dryRun            bool
+	json, user                               string
+	maxTime, connectTimeout                  time.Duration
 	insecure, unsignedPayload                bool
 	region, service, profile, at, trailer    string
 	sigv4a                                   bool
@@ -83,6 +86,12 @@ func (o *curlOptions) define(fs *flag.FlagSet) {
 	listVar(fs, &o.headers, []string{"H", "header"}, "add a header, 'Name: value' (repeatable; signed)")
 	stringVar(fs, &o.data, []string{"d", "data"}, "", "send `data` as the body (@FILE reads a file, dropping newlines)")
 	stringVar(fs, &o.dataBinary, []string{"data-binary"}, "", "send `data` as the body exactly (@FILE reads a file)")
+	fs.StringVar(&o.json, "json", "", "send `data` as a JSON body (@FILE reads a file), with Content-Type and Accept application/json, by POST")
+	stringVar(fs, &o.user, []string{"u", "user"}, "", "refused: sigv4 signs with AWS credentials (environment, --profile, ~/.aws), not a user and password")
+	boolVar(fs, &o.remoteName, []string{"O", "remote-name"}, "write the response body to a file named as the URL's last path segment")
+	fs.Var(secondsFlag{&o.maxTime}, "max-time", "give up after this many `seconds` (or a duration, 90s) in all (exit 28)")
+	fs.Var(secondsFlag{&o.connectTimeout}, "connect-timeout", "give up connecting after this many `seconds` (or a duration) (exit 28)")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "print the signed request as a curl command line, and send nothing")
 	stringVar(fs, &o.upload, []string{"T", "upload-file"}, "", "upload `file` (- for standard input) with PUT")
 	stringVar(fs, &o.output, []string{"o", "output"}, "", "write the response body to `file`")
 	boolVar(fs, &o.include, []string{"i", "include"}, "write the response status line and headers before the body")
@@ -104,9 +113,17 @@ func (o *curlOptions) define(fs *flag.FlagSet) {
 }
 
 func (o *curlOptions) run(ctx context.Context, rawURL string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if o.user != "" {
+		return fmt.Errorf("-u: sigv4 signs with AWS credentials, not a user and password: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile or ~/.aws/credentials, as the AWS CLI does: %w", errUsage)
+	}
 	u, err := parseURL(rawURL)
 	if err != nil {
 		return err
+	}
+	if o.maxTime > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.maxTime)
+		defer cancel()
 	}
 	signer, err := o.signer(ctx, u)
 	if err != nil {
@@ -124,6 +141,9 @@ func (o *curlOptions) run(ctx context.Context, rawURL string, stdin io.Reader, s
 	}
 	if err := o.sign(signer, req); err != nil {
 		return err
+	}
+	if o.dryRun {
+		return o.printCurl(req, stdout)
 	}
 	return o.send(req, stdout, stderr)
 }

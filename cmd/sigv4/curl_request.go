@@ -37,7 +37,15 @@ func (o *curlOptions) request(ctx context.Context, u *url.URL, stdin io.Reader) 
 	if err := addHeaders(req.Header, o.headers); err != nil {
 		return nil, cleanup, err
 	}
-	if (o.data != "" || o.dataBinary != "") && req.Header.Get("Content-Type") == "" {
+	switch {
+	case o.json != "": // as curl --json
+		if req.Header.Get("Content-Type") == "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if req.Header.Get("Accept") == "" {
+			req.Header.Set("Accept", "application/json")
+		}
+	case (o.data != "" || o.dataBinary != "") && req.Header.Get("Content-Type") == "":
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded") // as curl
 	}
 	attachBody(req, b)
@@ -61,10 +69,13 @@ func (o *curlOptions) methodFor(b *body) string {
 // body reads -d, --data-binary or -T.
 func (o *curlOptions) body(stdin io.Reader) (*body, func(), error) {
 	none := func() {}
-	if countSet(o.data, o.dataBinary, o.upload) > 1 {
-		return nil, none, fmt.Errorf("give only one of -d, --data-binary and -T: %w", errUsage)
+	if countSet(o.data, o.dataBinary, o.upload, o.json) > 1 {
+		return nil, none, fmt.Errorf("give only one of -d, --data-binary, --json and -T: %w", errUsage)
 	}
 	switch {
+	case o.json != "":
+		d, err := dataArg(o.json, stdin)
+		return &body{data: d, size: int64(len(d))}, none, err
 	case o.data != "":
 		d, err := dataArg(o.data, stdin)
 		d = bytes.ReplaceAll(bytes.ReplaceAll(d, []byte("\r"), nil), []byte("\n"), nil) // as curl -d

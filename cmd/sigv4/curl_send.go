@@ -1,14 +1,18 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"path"
 	"sort"
+	"time"
 )
 
 // send sends req and writes the response.
@@ -31,7 +35,7 @@ func (o *curlOptions) send(req *http.Request, stdout, stderr io.Writer) error {
 	if o.fail && resp.StatusCode >= 400 {
 		return exitErrorf(22, "the server answered %s", resp.Status)
 	}
-	out, closeOut, err := o.outputFile(stdout)
+	out, closeOut, err := o.outputFile(stdout, req.URL)
 	if err != nil {
 		return err
 	}
@@ -44,6 +48,9 @@ func (o *curlOptions) send(req *http.Request, stdout, stderr io.Writer) error {
 		src = progress.reader(resp.Body, resp.ContentLength, "received")
 	}
 	if _, err := io.Copy(out, src); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return exitErrorf(28, "--max-time: timed out reading the response")
+		}
 		return exitErrorf(23, "writing the response: %v", err)
 	}
 	return nil
@@ -51,6 +58,11 @@ func (o *curlOptions) send(req *http.Request, stdout, stderr io.Writer) error {
 
 func (o *curlOptions) client() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	if o.connectTimeout > 0 {
+		dialer := &net.Dialer{Timeout: o.connectTimeout, KeepAlive: 30 * time.Second}
+		t.DialContext = dialer.DialContext
+		t.TLSHandshakeTimeout = o.connectTimeout
+	}
 	if o.insecure {
 		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
 	}
@@ -61,13 +73,20 @@ func (o *curlOptions) client() *http.Client {
 	}
 }
 
-func (o *curlOptions) outputFile(stdout io.Writer) (io.Writer, func(), error) {
-	if o.output == "" || o.output == "-" {
+func (o *curlOptions) outputFile(stdout io.Writer, u *url.URL) (io.Writer, func(), error) {
+	name := o.output
+	if o.remoteName && name == "" {
+		name = path.Base(u.Path)
+		if name == "/" || name == "." || name == "" {
+			return nil, nil, exitErrorf(23, "-O: the URL %s names no file", u.Redacted())
+		}
+	}
+	if name == "" || name == "-" {
 		return stdout, func() {}, nil
 	}
-	f, err := os.Create(o.output)
+	f, err := os.Create(name)
 	if err != nil {
-		return nil, nil, exitErrorf(23, "cannot write %s: %v", o.output, err)
+		return nil, nil, exitErrorf(23, "cannot write %s: %v", name, err)
 	}
 	return f, func() { f.Close() }, nil
 }
@@ -78,6 +97,8 @@ func transportError(err error) error {
 	var opErr *net.OpError
 	var netErr net.Error
 	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return exitErrorf(28, "timed out (--max-time): %v", err)
 	case errors.As(err, &dnsErr):
 		return exitErrorf(6, "could not resolve host %s", dnsErr.Name)
 	case errors.As(err, &netErr) && netErr.Timeout():

@@ -82,3 +82,27 @@ func durationVar(fs *flag.FlagSet, p *time.Duration, name string, value time.Dur
 	*p = value
 	fs.Var(durationFlag{name: name, d: p}, name, usage)
 }
+
+// secondsFlag is a timeout as curl takes it, in seconds with a fraction
+// ("2.5"), or in the one duration syntax ("90s").
+type secondsFlag struct{ d *time.Duration }
+
+func (f secondsFlag) String() string {
+	if f.d == nil || *f.d == 0 {
+		return ""
+	}
+	return f.d.String()
+}
+
+func (f secondsFlag) Set(s string) error {
+	if v, err := strconv.ParseFloat(s, 64); err == nil && v >= 0 && v < float64(maxDuration/time.Second) {
+		*f.d = time.Duration(v * float64(time.Second))
+		return nil
+	}
+	d, ok := durationOf(s)
+	if !ok {
+		return fmt.Errorf("want a number of seconds (2.5) or a duration (90s, 15m)")
+	}
+	*f.d = d
+	return nil
+}

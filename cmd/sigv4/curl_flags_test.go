@@ -1,0 +1,137 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sigv4/sigv4"
+)
+
+// verifyingServer answers 200 with the body it got to a request that
+// verifies (s3 and execute-api, us-east-1), else the error's status and
+// code.
+func verifyingServer(t *testing.T) *httptest.Server {
+	v := &sigv4.Verifier{Keys: sigv4.NewKeyring(sigv4.Credentials{AccessKeyID: scriptAccessKey, SecretAccessKey: scriptSecret}),
+		Regions: []string{"us-east-1"}, Services: []string{"s3", "execute-api"}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res, err := v.Verify(r)
+		var body []byte
+		if err == nil {
+			body, err = io.ReadAll(res.Body)
+		}
+		if e, ok := err.(*sigv4.Error); ok {
+			http.Error(w, e.Code, e.Status)
+			return
+		} else if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func curlEnv(t *testing.T) {
+	awsHome(t, "", "")
+	t.Setenv("AWS_ACCESS_KEY_ID", scriptAccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", scriptSecret)
+	t.Setenv("AWS_REGION", "us-east-1")
+}
+
+// TestCurlDryRun: --dry-run prints a curl command line that, run by curl
+// itself, sends the request as signed: the server verifies it and gets
+// the body. The same line with its body or a signed header changed is
+// refused. What no command line can send (a streamed upload, a body from
+// standard input) is refused with the reason.
+func TestCurlDryRun(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		missingTool(t, "curl")
+	}
+	curlEnv(t)
+	srv := verifyingServer(t)
+	file := filepath.Join(t.TempDir(), "upload.txt")
+	os.WriteFile(file, []byte("a file's bytes\n"), 0o600)
+	for _, tc := range []struct {
+		name, want string
+		args       []string
+		from, to   string // a change of the printed line that must be refused
+	}{
+		{"GET with a query", "", []string{"--service", "execute-api", srv.URL + "/prod/items?b=2&a=1"}, "b=2", "b=3"},
+		{"--json", `{"a": [1, "two"]}`, []string{"--service", "execute-api", "--json", `{"a": [1, "two"]}`, srv.URL + "/prod/items"}, "two", "six"},
+		{"PUT a file to S3", "a file's bytes\n", []string{"--service", "s3", "-T", file, "-H", "X-Amz-Meta-Note: it's quoted", srv.URL + "/bucket/key%20with%20space"}, "quoted", "quoteD"},
+		{"-d with a header", "x=1&y=2", []string{"--service", "execute-api", "-XPATCH", "-HX-Custom:v", "-d", "x=1&y=2", srv.URL + "/prod/p"}, "PATCH", "PUT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			line, errOut, code := runCLI(t, "", append([]string{"curl", "--dry-run"}, tc.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			out, err := exec.Command("sh", "-c", strings.TrimSpace(line)+" -sS --fail-with-body").CombinedOutput()
+			if err != nil || string(out) != tc.want {
+				t.Errorf("curl ran %s\n-> %v %q, want %q", line, err, out, tc.want)
+			}
+			tampered := strings.Replace(line, tc.from, tc.to, 1)
+			if tampered == line {
+				t.Fatalf("%q is not in %s", tc.from, line)
+			}
+			if out, err := exec.Command("sh", "-c", strings.TrimSpace(tampered)+" -sS --fail-with-body").CombinedOutput(); err == nil {
+				t.Errorf("the line changed was accepted: %s -> %q", tampered, out)
+			}
+		})
+	}
+	big := filepath.Join(t.TempDir(), "big.bin")
+	os.WriteFile(big, make([]byte, 100), 0o600)
+	for _, args := range [][]string{
+		{"--service", "s3", "-T", big, "--stream-over", "10", srv.URL + "/bucket/big"},
+		{"--service", "s3", "-T", "-", srv.URL + "/bucket/stdin"},
+		{"--service", "execute-api", "-d", "@-", srv.URL + "/prod/stdin"},
+	} {
+		if _, errOut, code := runCLI(t, "data", append([]string{"curl", "--dry-run"}, args...)...); code != 2 || !strings.Contains(errOut, "--dry-run: a ") {
+			t.Errorf("%q: exit %d: %s", args, code, errOut)
+		}
+	}
+}
+
+// TestCurlFlagsBeyond: -u is refused with where credentials come from;
+// --json sends JSON as curl does; -O names the file after the URL;
+// --max-time gives up with curl's exit 28.
+func TestCurlFlagsBeyond(t *testing.T) {
+	curlEnv(t)
+	srv := verifyingServer(t)
+	if _, errOut, code := runCLI(t, "", "curl", "-u", "me:pw", srv.URL); code != 2 || !strings.Contains(errOut, "AWS_ACCESS_KEY_ID") {
+		t.Errorf("-u: exit %d: %s", code, errOut)
+	}
+	var got http.Header
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Clone(); w.Write([]byte("saved")) }))
+	defer echo.Close()
+	if _, errOut, code := runCLI(t, "", "curl", "--service", "execute-api", "--json", "{}", echo.URL+"/x"); code != 0 ||
+		got.Get("Content-Type") != "application/json" || got.Get("Accept") != "application/json" ||
+		!strings.Contains(got.Get("Authorization"), "SignedHeaders=accept;content-type;host") {
+		t.Errorf("--json: exit %d %s: %v", code, errOut, got)
+	}
+	t.Chdir(t.TempDir())
+	if _, errOut, code := runCLI(t, "", "curl", "--service", "s3", "-sO", echo.URL+"/bucket/report.csv"); code != 0 {
+		t.Errorf("-O: exit %d: %s", code, errOut)
+	} else if data, err := os.ReadFile("report.csv"); err != nil || string(data) != "saved" {
+		t.Errorf("-O wrote %q %v", data, err)
+	}
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(5 * time.Second):
+		case <-r.Context().Done():
+		}
+	}))
+	defer slow.Close()
+	start := time.Now()
+	if _, errOut, code := runCLI(t, "", "curl", "--service", "s3", "--max-time", "0.3", slow.URL+"/b/k"); code != 28 || time.Since(start) > 3*time.Second {
+		t.Errorf("--max-time 0.3: exit %d after %v: %s", code, time.Since(start), errOut)
+	}
+}
