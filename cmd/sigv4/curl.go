@@ -71,7 +71,7 @@ type curlOptions struct {
 	headers                                  stringList
 	include, head, verbose, fail, silent     bool
 	showError, remoteName, dryRun            bool
-	json, user                               string
+	json, user, writeOut                     string
 	maxTime, connectTimeout                  time.Duration
 	insecure, unsignedPayload                bool
 	region, service, profile, at, trailer    string
@@ -91,6 +91,7 @@ func (o *curlOptions) define(fs *flag.FlagSet) {
 	boolVar(fs, &o.remoteName, []string{"O", "remote-name"}, "write the response body to a file named as the URL's last path segment")
 	fs.Var(secondsFlag{&o.maxTime}, "max-time", "give up after this many `seconds` (or a duration, 90s) in all (exit 28)")
 	fs.Var(secondsFlag{&o.connectTimeout}, "connect-timeout", "give up connecting after this many `seconds` (or a duration) (exit 28)")
+	stringVar(fs, &o.writeOut, []string{"w", "write-out"}, "", "after the response, write this `format` to standard output, as curl: %{http_code}, %{size_download}, %{size_upload}, %{time_total}, %{content_type}, %{url_effective}, %{method}, %{num_headers}, \\n, %%")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "print the signed request as a curl command line, and send nothing")
 	stringVar(fs, &o.upload, []string{"T", "upload-file"}, "", "upload `file` (- for standard input) with PUT")
 	stringVar(fs, &o.output, []string{"o", "output"}, "", "write the response body to `file`")

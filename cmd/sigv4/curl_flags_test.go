@@ -135,3 +135,30 @@ func TestCurlFlagsBeyond(t *testing.T) {
 		t.Errorf("--max-time 0.3: exit %d after %v: %s", code, time.Since(start), errOut)
 	}
 }
+
+// TestCurlWriteOut: -w writes what curl's -w writes for the same
+// request and answer (all but the times).
+func TestCurlWriteOut(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		missingTool(t, "curl")
+	}
+	curlEnv(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/csv")
+		w.WriteHeader(http.StatusAccepted)
+		w.Write([]byte("a,b\n1,2\n"))
+	}))
+	defer srv.Close()
+	const format = `%{http_code} %{response_code} %{size_download} %{content_type} %{method} %{url_effective} 100%% \t|%{nosuch}|\n`
+	for _, args := range [][]string{{"-s"}, {"-s", "-XDELETE"}, {"-s", "-o", "/dev/null"}} {
+		url := srv.URL + "/b/k?x=1"
+		want, err := exec.Command("curl", append(append(args, "-w", format), url)...).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, errOut, code := runCLI(t, "", append(append([]string{"curl", "--service", "s3"}, args...), "-w", format, url)...)
+		if code != 0 || got != string(want) {
+			t.Errorf("%q: exit %d %s\n got %q\nwant %q (curl's)", args, code, errOut, got, want)
+		}
+	}
+}

@@ -24,6 +24,7 @@ func (o *curlOptions) send(req *http.Request, stdout, stderr io.Writer) error {
 	if req.Body != nil && req.Body != http.NoBody && progress != nil {
 		req.Body = progress.reader(req.Body, req.ContentLength, "sent")
 	}
+	start := time.Now()
 	resp, err := o.client().Do(req)
 	if err != nil {
 		return transportError(err)
@@ -47,7 +48,11 @@ func (o *curlOptions) send(req *http.Request, stdout, stderr io.Writer) error {
 	if progress != nil {
 		src = progress.reader(resp.Body, resp.ContentLength, "received")
 	}
-	if _, err := io.Copy(out, src); err != nil {
+	n, err := io.Copy(out, src)
+	if err == nil && o.writeOut != "" {
+		_, err = io.WriteString(stdout, writeOut(o.writeOut, resp, n, time.Since(start)))
+	}
+	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return exitErrorf(28, "--max-time: timed out reading the response")
 		}
