@@ -71,7 +71,8 @@ type curlOptions struct {
 	headers                                  stringList
 	include, head, verbose, fail, silent     bool
 	showError, remoteName, dryRun            bool
-	json, user, writeOut                     string
+	json, user, writeOut, proxy              string
+	resolve, connectTo                       stringList
 	maxTime, connectTimeout                  time.Duration
 	insecure, unsignedPayload                bool
 	region, service, profile, at, trailer    string
@@ -92,6 +93,9 @@ func (o *curlOptions) define(fs *flag.FlagSet) {
 	fs.Var(secondsFlag{&o.maxTime}, "max-time", "give up after this many `seconds` (or a duration, 90s) in all (exit 28)")
 	fs.Var(secondsFlag{&o.connectTimeout}, "connect-timeout", "give up connecting after this many `seconds` (or a duration) (exit 28)")
 	stringVar(fs, &o.writeOut, []string{"w", "write-out"}, "", "after the response, write this `format` to standard output, as curl: %{http_code}, %{size_download}, %{size_upload}, %{time_total}, %{content_type}, %{url_effective}, %{method}, %{num_headers}, \\n, %%")
+	stringVar(fs, &o.proxy, []string{"x", "proxy"}, "", "send through the HTTP proxy at `URL` (the signature is for the URL's host)")
+	listVar(fs, &o.resolve, []string{"resolve"}, "`HOST:PORT:ADDRESS`: connect to ADDRESS for HOST:PORT, signing for HOST (repeatable)")
+	listVar(fs, &o.connectTo, []string{"connect-to"}, "`HOST1:PORT1:HOST2:PORT2`: connect to HOST2:PORT2 for HOST1:PORT1 (empty: any), signing for HOST1 (repeatable)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "print the signed request as a curl command line, and send nothing")
 	stringVar(fs, &o.upload, []string{"T", "upload-file"}, "", "upload `file` (- for standard input) with PUT")
 	stringVar(fs, &o.output, []string{"o", "output"}, "", "write the response body to `file`")

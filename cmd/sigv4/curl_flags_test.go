@@ -2,11 +2,13 @@ package main
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -160,5 +162,55 @@ func TestCurlWriteOut(t *testing.T) {
 		if code != 0 || got != string(want) {
 			t.Errorf("%q: exit %d %s\n got %q\nwant %q (curl's)", args, code, errOut, got, want)
 		}
+	}
+}
+
+// TestCurlConnectFlags: --resolve, --connect-to and -x connect elsewhere
+// and sign for the URL's host: the server verifies the request, and
+// receives the Host and request line that curl with the same flags sends.
+func TestCurlConnectFlags(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		missingTool(t, "curl")
+	}
+	curlEnv(t)
+	v := &sigv4.Verifier{Keys: sigv4.NewKeyring(sigv4.Credentials{AccessKeyID: scriptAccessKey, SecretAccessKey: scriptSecret}),
+		Regions: []string{"us-east-1"}, Services: []string{"execute-api"}}
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = append(seen, r.Host+" "+r.RequestURI)
+		if r.Header.Get("Authorization") != "" {
+			if _, err := v.Verify(r); err != nil {
+				http.Error(w, err.Error(), http.StatusForbidden)
+			}
+		}
+	}))
+	defer srv.Close()
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	p := strconv.Itoa(port)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"--resolve", []string{"--resolve", "api.example.test:" + p + ":127.0.0.1", "http://api.example.test:" + p + "/prod/r?a=1"}},
+		{"--connect-to", []string{"--connect-to", "api.example.test:80:127.0.0.1:" + p, "http://api.example.test/prod/c"}},
+		{"--connect-to with any port", []string{"--connect-to", "api.example.test::127.0.0.1:" + p, "http://api.example.test:8123/prod/c"}},
+		{"-x", []string{"-x", "http://127.0.0.1:" + p, "http://api.example.test/prod/x"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			seen = nil
+			if out, err := exec.Command("curl", append([]string{"-sS", "-o", "/dev/null"}, tc.args...)...).CombinedOutput(); err != nil {
+				t.Fatalf("curl: %v %s", err, out)
+			}
+			out, errOut, code := runCLI(t, "", append([]string{"curl", "-f", "--service", "execute-api"}, tc.args...)...)
+			if code != 0 {
+				t.Fatalf("sigv4 curl: exit %d: %s %s", code, out, errOut)
+			}
+			if len(seen) != 2 || seen[0] != seen[1] {
+				t.Errorf("the server saw %q (curl's first)", seen)
+			}
+		})
+	}
+	if _, errOut, code := runCLI(t, "", "curl", "--service", "execute-api", "--resolve", "nohost", "http://e/"); code != 2 || !strings.Contains(errOut, "HOST:PORT:ADDRESS") {
+		t.Errorf("--resolve nohost: exit %d: %s", code, errOut)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -25,7 +27,11 @@ func (o *curlOptions) send(req *http.Request, stdout, stderr io.Writer) error {
 		req.Body = progress.reader(req.Body, req.ContentLength, "sent")
 	}
 	start := time.Now()
-	resp, err := o.client().Do(req)
+	client, err := o.client()
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return transportError(err)
 	}
@@ -61,12 +67,26 @@ func (o *curlOptions) send(req *http.Request, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func (o *curlOptions) client() *http.Client {
+func (o *curlOptions) client() (*http.Client, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	if o.connectTimeout > 0 {
-		dialer := &net.Dialer{Timeout: o.connectTimeout, KeepAlive: 30 * time.Second}
-		t.DialContext = dialer.DialContext
+		dialer.Timeout = o.connectTimeout
 		t.TLSHandshakeTimeout = o.connectTimeout
+	}
+	redirect, err := o.dialRules()
+	if err != nil {
+		return nil, err
+	}
+	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return dialer.DialContext(ctx, network, redirect(addr))
+	}
+	if o.proxy != "" {
+		p, err := parseURL(o.proxy)
+		if err != nil {
+			return nil, fmt.Errorf("-x %q: %v: %w", o.proxy, err, errUsage)
+		}
+		t.Proxy = http.ProxyURL(p)
 	}
 	if o.insecure {
 		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
@@ -75,7 +95,40 @@ func (o *curlOptions) client() *http.Client {
 		Transport: t,
 		// As curl without -L: a redirect is the answer.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}, nil
+}
+
+// dialRules reads --resolve and --connect-to into where to connect for
+// an address: the first rule that matches, as curl takes them.
+func (o *curlOptions) dialRules() (func(addr string) string, error) {
+	type rule struct{ host, port, toHost, toPort string }
+	var rules []rule
+	for _, r := range o.resolve {
+		parts := strings.SplitN(r, ":", 3)
+		if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+			return nil, fmt.Errorf("--resolve %q: want HOST:PORT:ADDRESS: %w", r, errUsage)
+		}
+		rules = append(rules, rule{parts[0], parts[1], strings.Trim(parts[2], "[]"), parts[1]})
 	}
+	for _, r := range o.connectTo {
+		parts := strings.Split(r, ":")
+		if len(parts) != 4 {
+			return nil, fmt.Errorf("--connect-to %q: want HOST1:PORT1:HOST2:PORT2 (empty parts: any, or the same): %w", r, errUsage)
+		}
+		rules = append(rules, rule{parts[0], parts[1], parts[2], parts[3]})
+	}
+	return func(addr string) string {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return addr
+		}
+		for _, r := range rules {
+			if (r.host == "" || strings.EqualFold(r.host, host)) && (r.port == "" || r.port == port) {
+				return net.JoinHostPort(cmp.Or(r.toHost, host), cmp.Or(r.toPort, port))
+			}
+		}
+		return addr
+	}, nil
 }
 
 func (o *curlOptions) outputFile(stdout io.Writer, u *url.URL) (io.Writer, func(), error) {
