@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -73,6 +75,8 @@ type curlOptions struct {
 	showError, remoteName, dryRun            bool
 	json, user, writeOut, proxy              string
 	resolve, connectTo                       stringList
+	retry                                    int
+	retryDelay                               time.Duration
 	maxTime, connectTimeout                  time.Duration
 	insecure, unsignedPayload                bool
 	region, service, profile, at, trailer    string
@@ -96,6 +100,8 @@ func (o *curlOptions) define(fs *flag.FlagSet) {
 	stringVar(fs, &o.proxy, []string{"x", "proxy"}, "", "send through the HTTP proxy at `URL` (the signature is for the URL's host)")
 	listVar(fs, &o.resolve, []string{"resolve"}, "`HOST:PORT:ADDRESS`: connect to ADDRESS for HOST:PORT, signing for HOST (repeatable)")
 	listVar(fs, &o.connectTo, []string{"connect-to"}, "`HOST1:PORT1:HOST2:PORT2`: connect to HOST2:PORT2 for HOST1:PORT1 (empty: any), signing for HOST1 (repeatable)")
+	fs.IntVar(&o.retry, "retry", 0, "retry a transient failure (a timeout; HTTP 408, 429, 500, 502, 503, 504) this many times, signed anew each time")
+	fs.Var(secondsFlag{&o.retryDelay}, "retry-delay", "wait this many `seconds` between retries (default: 1 s, doubling)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "print the signed request as a curl command line, and send nothing")
 	stringVar(fs, &o.upload, []string{"T", "upload-file"}, "", "upload `file` (- for standard input) with PUT")
 	stringVar(fs, &o.output, []string{"o", "output"}, "", "write the response body to `file`")
@@ -144,13 +150,51 @@ func (o *curlOptions) run(ctx context.Context, rawURL string, stdin io.Reader, s
 			fmt.Fprintf(stderr, "* canonical request:\n%s\n* string to sign:\n%s\n", indent(creq), indent(sts))
 		}
 	}
-	if err := o.sign(signer, req); err != nil {
-		return err
-	}
 	if o.dryRun {
+		if err := o.sign(signer, req); err != nil {
+			return err
+		}
 		return o.printCurl(req, stdout)
 	}
-	return o.send(req, stdout, stderr)
+	return o.sendRetrying(ctx, signer, req, stdout, stderr)
+}
+
+// sendRetrying signs and sends req, and again, signed anew, after a
+// transient failure, --retry times at most: waiting --retry-delay, or 1 s
+// doubling to 10 min, as curl does.
+func (o *curlOptions) sendRetrying(ctx context.Context, signer *sigv4.Signer, req *http.Request, stdout, stderr io.Writer) error {
+	unsigned := req.Header.Clone()
+	wait := time.Second
+	for attempt := 0; ; attempt++ {
+		r := req.Clone(ctx)
+		r.Header = unsigned.Clone()
+		if attempt > 0 && req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return err
+			}
+			r.Body = body
+		}
+		if err := o.sign(signer, r); err != nil {
+			return err
+		}
+		err := o.send(r, stdout, stderr, attempt < o.retry)
+		var again errRetry
+		if !errors.As(err, &again) {
+			return err
+		}
+		delay := wait
+		if o.retryDelay > 0 {
+			delay = o.retryDelay
+		}
+		fmt.Fprintf(stderr, "sigv4 curl: %v; retrying in %v, %d retries left\n", again.why, delay, o.retry-attempt-1)
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return exitErrorf(28, "timed out (--max-time) waiting to retry")
+		}
+		wait = min(2*wait, 10*time.Minute)
+	}
 }
 
 // parseURL takes a URL as curl does: without a scheme, it is http.

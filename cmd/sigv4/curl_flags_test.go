@@ -214,3 +214,48 @@ func TestCurlConnectFlags(t *testing.T) {
 		t.Errorf("--resolve nohost: exit %d: %s", code, errOut)
 	}
 }
+
+// TestCurlRetry: --retry sends again after a transient answer (503),
+// signed anew and with the whole body each time, up to its count; what is
+// not transient (403) is not retried.
+func TestCurlRetry(t *testing.T) {
+	curlEnv(t)
+	v := &sigv4.Verifier{Keys: sigv4.NewKeyring(sigv4.Credentials{AccessKeyID: scriptAccessKey, SecretAccessKey: scriptSecret}),
+		Regions: []string{"us-east-1"}, Services: []string{"s3"}}
+	var tries, verified int
+	failFirst := 2
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tries++
+		res, err := v.Verify(r)
+		if err == nil {
+			var body []byte
+			if body, err = io.ReadAll(res.Body); err == nil && string(body) == "the body, every time" {
+				verified++
+			}
+		}
+		switch {
+		case r.URL.Path == "/b/forbidden":
+			http.Error(w, "AccessDenied", http.StatusForbidden)
+		case tries <= failFirst:
+			http.Error(w, "SlowDown", http.StatusServiceUnavailable)
+		default:
+			w.Write([]byte("done"))
+		}
+	}))
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "body.txt")
+	os.WriteFile(file, []byte("the body, every time"), 0o600)
+	base := []string{"curl", "--service", "s3", "-T", file, "--retry-delay", "0.05"}
+	out, errOut, code := runCLI(t, "", append(base, "--retry", "3", srv.URL+"/b/k")...)
+	if code != 0 || out != "done" || tries != 3 || verified != 3 || strings.Count(errOut, "retrying") != 2 {
+		t.Errorf("--retry 3: exit %d, %q, %d tries, %d verified with their body\n%s", code, out, tries, verified, errOut)
+	}
+	tries, verified = 0, 0
+	if _, _, code := runCLI(t, "", append(base, "-f", "--retry", "1", srv.URL+"/b/k")...); code != 22 || tries != 2 {
+		t.Errorf("--retry 1 against two 503s: exit %d after %d tries", code, tries)
+	}
+	tries, failFirst = 0, 0
+	if _, _, code := runCLI(t, "", append(base, "-f", "--retry", "3", srv.URL+"/b/forbidden")...); code != 22 || tries != 1 {
+		t.Errorf("--retry 3 against a 403: exit %d after %d tries", code, tries)
+	}
+}

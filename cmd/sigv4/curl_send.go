@@ -12,13 +12,23 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 )
 
-// send sends req and writes the response.
-func (o *curlOptions) send(req *http.Request, stdout, stderr io.Writer) error {
+// errRetry is a transient failure to try again: why says what it was.
+type errRetry struct{ why string }
+
+func (e errRetry) Error() string { return e.why }
+
+// transientStatus are the answers curl's --retry tries again.
+var transientStatus = []int{408, 429, 500, 502, 503, 504}
+
+// send sends req and writes the response; with retry, a transient
+// failure is an errRetry instead, and nothing is written.
+func (o *curlOptions) send(req *http.Request, stdout, stderr io.Writer, retry bool) error {
 	if o.verbose {
 		writeRequestHead(stderr, req)
 	}
@@ -33,9 +43,17 @@ func (o *curlOptions) send(req *http.Request, stdout, stderr io.Writer) error {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		var netErr net.Error
+		if retry && errors.As(err, &netErr) && netErr.Timeout() && req.Context().Err() == nil {
+			return errRetry{"timed out"}
+		}
 		return transportError(err)
 	}
 	defer resp.Body.Close()
+	if retry && slices.Contains(transientStatus, resp.StatusCode) {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		return errRetry{"the server answered " + resp.Status}
+	}
 	if o.verbose {
 		writeResponseHead(stderr, "< ", resp)
 	}
