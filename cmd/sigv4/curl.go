@@ -74,7 +74,7 @@ type curlOptions struct {
 	include, head, verbose, fail, silent     bool
 	showError, remoteName, dryRun            bool
 	json, user, writeOut, proxy              string
-	resolve, connectTo                       stringList
+	resolve, connectTo, forms                stringList
 	retry                                    int
 	retryDelay                               time.Duration
 	maxTime, connectTimeout                  time.Duration
@@ -91,6 +91,7 @@ func (o *curlOptions) define(fs *flag.FlagSet) {
 	listVar(fs, &o.headers, []string{"H", "header"}, "add a header, 'Name: value' (repeatable; signed)")
 	stringVar(fs, &o.data, []string{"d", "data"}, "", "send `data` as the body (@FILE reads a file, dropping newlines)")
 	stringVar(fs, &o.dataBinary, []string{"data-binary"}, "", "send `data` as the body exactly (@FILE reads a file)")
+	listVar(fs, &o.forms, []string{"F", "form"}, "add a multipart form field, `name=value`, name=@FILE (a file upload) or name=<FILE (its content as the value), with ;type= and ;filename= as curl (repeatable; POST)")
 	fs.StringVar(&o.json, "json", "", "send `data` as a JSON body (@FILE reads a file), with Content-Type and Accept application/json, by POST")
 	stringVar(fs, &o.user, []string{"u", "user"}, "", "refused: sigv4 signs with AWS credentials (environment, --profile, ~/.aws), not a user and password")
 	boolVar(fs, &o.remoteName, []string{"O", "remote-name"}, "write the response body to a file named as the URL's last path segment")

@@ -38,6 +38,8 @@ func (o *curlOptions) request(ctx context.Context, u *url.URL, stdin io.Reader) 
 		return nil, cleanup, err
 	}
 	switch {
+	case len(o.forms) > 0:
+		req.Header.Set("Content-Type", "multipart/form-data; boundary="+formBoundary)
 	case o.json != "": // as curl --json
 		if req.Header.Get("Content-Type") == "" {
 			req.Header.Set("Content-Type", "application/json")
@@ -69,10 +71,16 @@ func (o *curlOptions) methodFor(b *body) string {
 // body reads -d, --data-binary or -T.
 func (o *curlOptions) body(stdin io.Reader) (*body, func(), error) {
 	none := func() {}
-	if countSet(o.data, o.dataBinary, o.upload, o.json) > 1 {
-		return nil, none, fmt.Errorf("give only one of -d, --data-binary, --json and -T: %w", errUsage)
+	form := ""
+	if len(o.forms) > 0 {
+		form = "-F"
+	}
+	if countSet(o.data, o.dataBinary, o.upload, o.json, form) > 1 {
+		return nil, none, fmt.Errorf("give only one of -d, --data-binary, --json, -F and -T: %w", errUsage)
 	}
 	switch {
+	case form != "":
+		return o.formBody(stdin)
 	case o.json != "":
 		d, err := dataArg(o.json, stdin)
 		return &body{data: d, size: int64(len(d))}, none, err
