@@ -7,12 +7,14 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/internal/authz"
+	"github.com/sigv4/sigv4/internal/canonical"
 	"github.com/sigv4/sigv4/internal/sigv2"
 	"github.com/sigv4/sigv4/postpolicy"
 )
@@ -127,7 +129,7 @@ func postHeaders(client http.Header, up *postpolicy.Upload) http.Header {
 	}
 	for name, v := range up.Fields {
 		switch {
-		case strings.HasPrefix(name, "x-amz-meta-"), contains(postObjectHeaders, name):
+		case strings.HasPrefix(name, "x-amz-meta-"), slices.Contains(postObjectHeaders, name):
 			h.Set(name, v)
 		case name == "acl":
 			h.Set("X-Amz-Acl", v)
@@ -139,28 +141,17 @@ func postHeaders(client http.Header, up *postpolicy.Upload) http.Header {
 	return h
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // escapePath escapes a key for a path, as S3 paths are signed: every byte
-// but the unreserved ones and '/'.
+// but the unreserved ones, segment by segment, the '/' kept.
 func escapePath(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.~/", c) >= 0 {
-			b.WriteByte(c)
-		} else {
-			b.WriteString("%" + strings.ToUpper(strconv.FormatUint(uint64(c)|0x100, 16)[1:]))
+	var b []byte
+	for i, seg := range strings.Split(s, "/") {
+		if i > 0 {
+			b = append(b, '/')
 		}
+		b = canonical.AppendEscaped(b, seg)
 	}
-	return b.String()
+	return string(b)
 }
 
 // postResponse turns the upstream's answer to the PutObject into S3's

@@ -163,7 +163,7 @@ func (c caller) listBuckets(req *http.Request) *http.Response {
 // isListBuckets reports whether req is S3's ListBuckets: GET / signed for s3.
 func isListBuckets(req *http.Request) bool {
 	return req.Header.Get(HeaderService) == "s3" && req.Method == http.MethodGet && req.URL.Path == "/" &&
-		(req.URL.RawQuery == "" || !strings.Contains(req.URL.RawQuery, "Action="))
+		!strings.Contains(req.URL.RawQuery, "Action=")
 }
 
 // name is the caller's name: the last part of its ARN.

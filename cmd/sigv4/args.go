@@ -118,15 +118,12 @@ func dashed(name string) string {
 	return "--" + name
 }
 
-// errHelp asks for the command's usage (-h, --help).
-var errHelp = flag.ErrHelp
-
 // unknownFlag is the one line said of a flag fs does not define, with the
 // nearest one it does.
 func unknownFlag(fs *flag.FlagSet, given string) error {
 	name := strings.TrimLeft(given, "-")
 	if name == "h" || name == "help" {
-		return errHelp
+		return flag.ErrHelp // -h, --help: the usage
 	}
 	best, bestDist := "", 3
 	fs.VisitAll(func(f *flag.Flag) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -82,7 +83,7 @@ func writeFormField(w *multipart.Writer, spec string, stdin io.Reader) error {
 			filename = filepath.Base(path)
 		}
 		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%s"; filename="%s"`, quoteForm(name), quoteForm(filename)))
-		h.Set("Content-Type", cmpOr(contentType, "application/octet-stream"))
+		h.Set("Content-Type", cmp.Or(contentType, "application/octet-stream"))
 		return copyPart(w, h, path, stdin)
 	case strings.HasPrefix(value, "<"):
 		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%s"`, quoteForm(name)))
@@ -123,11 +124,4 @@ func copyPart(w *multipart.Writer, h textproto.MIMEHeader, path string, stdin io
 // does: backslash and double quote.
 func quoteForm(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"strconv"
@@ -18,7 +19,7 @@ func parseDuration(name, s string) (time.Duration, error) {
 	if d, ok := durationOf(s); ok {
 		return d, nil
 	}
-	return 0, fmt.Errorf("--%s %q: want a duration (90s, 15m, 12h, 7d) or a number of seconds: %w", name, s, errUsage)
+	return 0, fmt.Errorf("--%s %q: %s: %w", name, s, wantDuration, errUsage)
 }
 
 func durationOf(s string) (time.Duration, bool) {
@@ -56,10 +57,7 @@ const (
 )
 
 // durationFlag is a flag.Value of the one syntax.
-type durationFlag struct {
-	name string
-	d    *time.Duration
-}
+type durationFlag struct{ d *time.Duration }
 
 func (f durationFlag) String() string {
 	if f.d == nil {
@@ -69,18 +67,21 @@ func (f durationFlag) String() string {
 }
 
 func (f durationFlag) Set(s string) error {
-	d, err := parseDuration(f.name, s)
-	if err != nil {
-		return fmt.Errorf("want a duration (90s, 15m, 12h, 7d) or a number of seconds")
+	d, ok := durationOf(s)
+	if !ok {
+		return errors.New(wantDuration)
 	}
 	*f.d = d
 	return nil
 }
 
+// wantDuration is what every refused duration is told.
+const wantDuration = "want a duration (90s, 15m, 12h, 7d) or a number of seconds"
+
 // durationVar is fs.DurationVar, in the one syntax.
 func durationVar(fs *flag.FlagSet, p *time.Duration, name string, value time.Duration, usage string) {
 	*p = value
-	fs.Var(durationFlag{name: name, d: p}, name, usage)
+	fs.Var(durationFlag{p}, name, usage)
 }
 
 // secondsFlag is a timeout as curl takes it, in seconds with a fraction
