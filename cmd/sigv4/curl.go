@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -52,7 +53,13 @@ Examples:
 
 Exit status: 0 on success, 22 with --fail when the server answers 400 or
 more, 6 or 7 when the host cannot be resolved or reached, 28 when
---max-time or --connect-timeout runs out, 2 for usage errors, 1 otherwise.
+--max-time or --connect-timeout runs out, 47 past --max-redirs, 2 for
+usage errors, 1 otherwise.
+
+With -L, a redirect to the same scheme, host and port is signed again; to
+another host it goes unsigned (so no signature of yours reaches a host you
+did not name), unless --location-trusted, which signs for the new host's
+scope as its name tells.
 
 Flags:
 `,
@@ -75,7 +82,9 @@ type curlOptions struct {
 	showError, remoteName, dryRun            bool
 	json, user, writeOut, proxy              string
 	resolve, connectTo, forms                stringList
-	retry                                    int
+	retry, maxRedirs                         int
+	retryConnRefused                         bool
+	location, locationTrusted                bool
 	retryDelay                               time.Duration
 	maxTime, connectTimeout                  time.Duration
 	insecure, unsignedPayload                bool
@@ -102,7 +111,11 @@ func (o *curlOptions) define(fs *flag.FlagSet) {
 	listVar(fs, &o.resolve, []string{"resolve"}, "`HOST:PORT:ADDRESS`: connect to ADDRESS for HOST:PORT, signing for HOST (repeatable)")
 	listVar(fs, &o.connectTo, []string{"connect-to"}, "`HOST1:PORT1:HOST2:PORT2`: connect to HOST2:PORT2 for HOST1:PORT1 (empty: any), signing for HOST1 (repeatable)")
 	fs.IntVar(&o.retry, "retry", 0, "retry a transient failure (a timeout; HTTP 408, 429, 500, 502, 503, 504) this many times, signed anew each time")
+	fs.BoolVar(&o.retryConnRefused, "retry-connrefused", false, "with --retry, also retry when the connection is refused")
 	fs.Var(secondsFlag{&o.retryDelay}, "retry-delay", "wait this many `seconds` between retries (default: 1 s, doubling)")
+	boolVar(fs, &o.location, []string{"L", "location"}, "follow redirects, signing again for the same host; another host gets the request unsigned")
+	fs.BoolVar(&o.locationTrusted, "location-trusted", false, "as -L, and sign for the hosts redirected to as well (for the scope their names tell)")
+	fs.IntVar(&o.maxRedirs, "max-redirs", 50, "with -L, follow at most this many redirects (exit 47)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "print the signed request as a curl command line, and send nothing")
 	stringVar(fs, &o.upload, []string{"T", "upload-file"}, "", "upload `file` (- for standard input) with PUT")
 	stringVar(fs, &o.output, []string{"o", "output"}, "", "write the response body to `file`")
@@ -128,6 +141,7 @@ func (o *curlOptions) run(ctx context.Context, rawURL string, stdin io.Reader, s
 	if o.user != "" {
 		return fmt.Errorf("-u: sigv4 signs with AWS credentials, not a user and password: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile or ~/.aws/credentials, as the AWS CLI does: %w", errUsage)
 	}
+	o.location = o.location || o.locationTrusted
 	u, err := parseURL(rawURL)
 	if err != nil {
 		return err
@@ -162,39 +176,54 @@ func (o *curlOptions) run(ctx context.Context, rawURL string, stdin io.Reader, s
 
 // sendRetrying signs and sends req, and again, signed anew, after a
 // transient failure, --retry times at most: waiting --retry-delay, or 1 s
-// doubling to 10 min, as curl does.
+// doubling to 10 min, as curl does. With -L it follows redirects,
+// --max-redirs at most.
 func (o *curlOptions) sendRetrying(ctx context.Context, signer *sigv4.Signer, req *http.Request, stdout, stderr io.Writer) error {
-	unsigned := req.Header.Clone()
+	h := &hop{req: req, header: req.Header.Clone(), signer: signer}
 	wait := time.Second
-	for attempt := 0; ; attempt++ {
-		r := req.Clone(ctx)
-		r.Header = unsigned.Clone()
-		if attempt > 0 && req.GetBody != nil {
-			body, err := req.GetBody()
-			if err != nil {
+	for retries, redirects := 0, 0; ; {
+		r, err := h.next(ctx)
+		if err != nil {
+			return err
+		}
+		if h.signer != nil {
+			if err := o.sign(h.signer, r); err != nil {
 				return err
 			}
-			r.Body = body
 		}
-		if err := o.sign(signer, r); err != nil {
-			return err
-		}
-		err := o.send(r, stdout, stderr, attempt < o.retry)
+		o.defaultAccept(r)
+		err = o.send(r, stdout, stderr, retries < o.retry)
 		var again errRetry
-		if !errors.As(err, &again) {
+		var moved errRedirect
+		switch {
+		case errors.As(err, &moved):
+			if redirects++; redirects > o.maxRedirs {
+				return exitErrorf(47, "more than %d redirects (--max-redirs)", o.maxRedirs)
+			}
+			if h, err = o.follow(h, moved, stderr); err != nil {
+				return err
+			}
+			continue
+		case !errors.As(err, &again):
 			return err
 		}
-		delay := wait
-		if o.retryDelay > 0 {
-			delay = o.retryDelay
-		}
-		fmt.Fprintf(stderr, "sigv4 curl: %v; retrying in %v, %d retries left\n", again.why, delay, o.retry-attempt-1)
+		delay := cmp.Or(o.retryDelay, wait)
+		retries++
+		fmt.Fprintf(stderr, "sigv4 curl: %v; retrying in %v, %d retries left\n", again.why, delay, o.retry-retries)
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():
 			return exitErrorf(28, "timed out (--max-time) waiting to retry")
 		}
 		wait = min(2*wait, 10*time.Minute)
+	}
+}
+
+// defaultAccept adds curl's Accept: */*, unsigned as curl's, unless -H
+// set or removed it.
+func (o *curlOptions) defaultAccept(r *http.Request) {
+	if !o.userHeader("Accept") && r.Header.Get("Accept") == "" {
+		r.Header.Set("Accept", "*/*")
 	}
 }
 

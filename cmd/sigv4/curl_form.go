@@ -83,7 +83,7 @@ func writeFormField(w *multipart.Writer, spec string, stdin io.Reader) error {
 			filename = filepath.Base(path)
 		}
 		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%s"; filename="%s"`, quoteForm(name), quoteForm(filename)))
-		h.Set("Content-Type", cmp.Or(contentType, "application/octet-stream"))
+		h.Set("Content-Type", cmp.Or(contentType, formFileType(filename)))
 		return copyPart(w, h, path, stdin)
 	case strings.HasPrefix(value, "<"):
 		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%s"`, quoteForm(name)))
@@ -124,4 +124,28 @@ func copyPart(w *multipart.Writer, h textproto.MIMEHeader, path string, stdin io
 // does: backslash and double quote.
 func quoteForm(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
+}
+
+// formFileType is the Content-Type curl gives a file part by its name's
+// extension, where -F says none.
+func formFileType(filename string) string {
+	switch strings.ToLower(filepath.Ext(filename)) {
+	case ".gif":
+		return "image/gif"
+	case ".jpg", ".jpeg":
+		return "image/jpeg"
+	case ".png":
+		return "image/png"
+	case ".svg":
+		return "image/svg+xml"
+	case ".txt":
+		return "text/plain"
+	case ".htm", ".html":
+		return "text/html"
+	case ".pdf":
+		return "application/pdf"
+	case ".xml":
+		return "application/xml"
+	}
+	return "application/octet-stream"
 }

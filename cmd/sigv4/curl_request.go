@@ -34,6 +34,11 @@ func (o *curlOptions) request(ctx context.Context, u *url.URL, stdin io.Reader) 
 		return nil, cleanup, err
 	}
 	req.URL = u // as typed: the escaping and the order of the query are the user's
+	// User-Agent is not signed, as the SDKs sign it not: proxies change it.
+	req.Header.Set("User-Agent", "sigv4/"+moduleVersion())
+	if o.upload != "" {
+		req.Header.Set("Expect", "100-continue") // as curl -T: a refusal before the body
+	}
 	if err := addHeaders(req.Header, o.headers); err != nil {
 		return nil, cleanup, err
 	}
@@ -44,7 +49,7 @@ func (o *curlOptions) request(ctx context.Context, u *url.URL, stdin io.Reader) 
 		if req.Header.Get("Content-Type") == "" {
 			req.Header.Set("Content-Type", "application/json")
 		}
-		if req.Header.Get("Accept") == "" {
+		if !o.userHeader("Accept") {
 			req.Header.Set("Accept", "application/json")
 		}
 	case (o.data != "" || o.dataBinary != "") && req.Header.Get("Content-Type") == "":

@@ -13,8 +13,8 @@ import (
 	"os"
 	"path"
 	"slices"
-	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -37,7 +37,7 @@ func (o *curlOptions) send(req *http.Request, stdout, stderr io.Writer, retry bo
 		req.Body = progress.reader(req.Body, req.ContentLength, "sent")
 	}
 	start := time.Now()
-	client, err := o.client()
+	client, tap, err := o.client(req)
 	if err != nil {
 		return err
 	}
@@ -47,15 +47,31 @@ func (o *curlOptions) send(req *http.Request, stdout, stderr io.Writer, retry bo
 		if retry && errors.As(err, &netErr) && netErr.Timeout() && req.Context().Err() == nil {
 			return errRetry{"timed out"}
 		}
+		if retry && o.retryConnRefused && errors.Is(err, syscall.ECONNREFUSED) {
+			return errRetry{"the connection was refused"}
+		}
 		return transportError(err)
 	}
 	defer resp.Body.Close()
 	if retry && slices.Contains(transientStatus, resp.StatusCode) {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		// As curl: standard output cannot take back the answer retried;
+		// a file is written anew, and -f writes no body.
+		sink := io.Discard
+		if !o.fail && (o.output == "" || o.output == "-") && !o.remoteName {
+			sink = stdout
+		}
+		io.Copy(sink, io.LimitReader(resp.Body, 1<<20))
 		return errRetry{"the server answered " + resp.Status}
 	}
 	if o.verbose {
-		writeResponseHead(stderr, "< ", resp)
+		writeResponseHead(stderr, "< ", resp, tap)
+	}
+	if moved, ok := o.redirected(resp); ok {
+		if o.include && o.output == "" && !o.remoteName {
+			writeResponseHead(stdout, "", resp, tap)
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		return moved
 	}
 	if o.fail && resp.StatusCode >= 400 {
 		return exitErrorf(22, "the server answered %s", resp.Status)
@@ -66,7 +82,7 @@ func (o *curlOptions) send(req *http.Request, stdout, stderr io.Writer, retry bo
 	}
 	defer closeOut()
 	if o.include || o.head {
-		writeResponseHead(out, "", resp)
+		writeResponseHead(out, "", resp, tap)
 	}
 	var src io.Reader = resp.Body
 	if progress != nil {
@@ -85,8 +101,11 @@ func (o *curlOptions) send(req *http.Request, stdout, stderr io.Writer, retry bo
 	return nil
 }
 
-func (o *curlOptions) client() (*http.Client, error) {
+// client is the client for req: a new one each time, with the tap on its
+// connections but where req goes through a TLS tunnel of a proxy.
+func (o *curlOptions) client(req *http.Request) (*http.Client, *wireTap, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DisableCompression = true // as curl without --compressed: no Accept-Encoding
 	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	if o.connectTimeout > 0 {
 		dialer.Timeout = o.connectTimeout
@@ -94,26 +113,33 @@ func (o *curlOptions) client() (*http.Client, error) {
 	}
 	redirect, err := o.dialRules()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return dialer.DialContext(ctx, network, redirect(addr))
 	}
 	if o.proxy != "" {
 		p, err := parseURL(o.proxy)
 		if err != nil {
-			return nil, fmt.Errorf("-x %q: %v: %w", o.proxy, err, errUsage)
+			return nil, nil, fmt.Errorf("-x %q: %v: %w", o.proxy, err, errUsage)
 		}
 		t.Proxy = http.ProxyURL(p)
 	}
 	if o.insecure {
 		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
 	}
+	var tap *wireTap
+	if p, _ := t.Proxy(req); p == nil || req.URL.Scheme != "https" {
+		tap = &wireTap{}
+		tap.tap(t, dial)
+	} else {
+		t.DialContext = dial
+	}
 	return &http.Client{
 		Transport: t,
 		// As curl without -L: a redirect is the answer.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}, nil
+	}, tap, nil
 }
 
 // dialRules reads --resolve and --connect-to into where to connect for
@@ -195,21 +221,17 @@ func writeRequestHead(w io.Writer, req *http.Request) {
 	fmt.Fprintln(w, ">")
 }
 
-func writeResponseHead(w io.Writer, prefix string, resp *http.Response) {
-	fmt.Fprintf(w, "%s%s %s\r\n", prefix, resp.Proto, resp.Status)
-	writeHeader(w, prefix, resp.Header)
+func writeResponseHead(w io.Writer, prefix string, resp *http.Response, tap *wireTap) {
+	status, fields := responseHead(resp, tap)
+	fmt.Fprintf(w, "%s%s\r\n", prefix, status)
+	for _, f := range fields {
+		fmt.Fprintf(w, "%s%s: %s\r\n", prefix, f[0], f[1])
+	}
 	fmt.Fprintf(w, "%s\r\n", prefix)
 }
 
 func writeHeader(w io.Writer, prefix string, h http.Header) {
-	names := make([]string, 0, len(h))
-	for k := range h {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		for _, v := range h[k] {
-			fmt.Fprintf(w, "%s%s: %s\r\n", prefix, k, v)
-		}
+	for _, f := range sortedFields(h) {
+		fmt.Fprintf(w, "%s%s: %s\r\n", prefix, f[0], f[1])
 	}
 }

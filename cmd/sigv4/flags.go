@@ -44,15 +44,33 @@ func listVar(fs *flag.FlagSet, p *stringList, names []string, usage string) {
 	}
 }
 
-// addHeaders adds "Name: value" lines to h, as curl's -H does.
+// addHeaders adds "Name: value" lines to h, as curl's -H does: a name
+// that h already has (a default, such as Accept) is replaced, "Name:"
+// with no value removes it, and "Name;" sends it empty.
 func addHeaders(h http.Header, lines []string) error {
+	defaults := map[string]bool{}
+	for k := range h {
+		defaults[k] = true
+	}
 	for _, line := range lines {
 		name, value, ok := strings.Cut(line, ":")
+		empty := false
+		if !ok && strings.HasSuffix(line, ";") {
+			name, ok, empty = strings.TrimSuffix(line, ";"), true, true
+		}
 		name = strings.TrimSpace(name)
 		if !ok || name == "" || strings.ContainsAny(name, " \t") {
 			return fmt.Errorf("-H %q: want 'Name: value': %w", line, errUsage)
 		}
-		h.Add(name, strings.TrimSpace(value))
+		value = strings.TrimSpace(value)
+		key := http.CanonicalHeaderKey(name)
+		if defaults[key] {
+			h.Del(key)
+			defaults[key] = false
+		}
+		if value != "" || empty {
+			h.Add(name, value)
+		}
 	}
 	return nil
 }

@@ -41,7 +41,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:   "testdata/script",
 		Setup: scriptSetup,
-		Cmds:  map[string]func(ts *testscript.TestScript, neg bool, args []string){"fetch": fetchWithCurl},
+		Cmds:  map[string]func(ts *testscript.TestScript, neg bool, args []string){"fetch": fetchWithCurl, "agree": agreeCommand},
 	})
 }
 
@@ -50,6 +50,7 @@ func TestScripts(t *testing.T) {
 func scriptSetup(env *testscript.Env) error {
 	srv := newScriptServer()
 	env.Defer(srv.Close)
+	agreeSetup(env)
 	for k, v := range map[string]string{
 		"SERVER":                      srv.URL,
 		"AWS_ACCESS_KEY_ID":           scriptAccessKey,

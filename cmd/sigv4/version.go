@@ -40,3 +40,11 @@ func version() string {
 	}
 	return strings.Join(append(parts, info.GoVersion), " ")
 }
+
+// moduleVersion is the module's version alone, for User-Agent.
+func moduleVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "devel"
+}
