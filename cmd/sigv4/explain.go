@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/sigv4/sigv4"
@@ -20,13 +21,22 @@ var explainCommand = &command{
 	summary: "say why a server answered SignatureDoesNotMatch",
 	usage: `Usage: sigv4 explain --request FILE [--error FILE] [flags]
 
-Explains a SignatureDoesNotMatch. FILE is the request as it was sent, with
-its Authorization header or presigned query, in the format of "sigv4 sign"
-("-" for standard input). --error is the body of the server's answer: the
-<Error> of Amazon S3 and S3-compatible servers, the <ErrorResponse> of query
-APIs, or JSON. explain computes the canonical request and string to sign as
-a correct server does, shows them beside the server's, names the first
-difference and says how to fix it.
+Explains a SignatureDoesNotMatch. FILE ("-" for standard input) is the
+request as it was sent, with its Authorization header or presigned query,
+in any of the forms people have:
+  - the output of curl -v or sigv4 curl -v ("> " request lines, "< "
+    answer lines, "*" lines passed over); with 2>&1 it holds the answer's
+    body too, and the last request of the trace is explained;
+  - a HAR file (a browser's "Save all as HAR with content"): the last
+    signed entry that failed, or --entry N;
+  - the raw request, in the format of "sigv4 sign".
+--error is the body of the server's answer, where the request file does
+not hold it: the <Error> of Amazon S3 and S3-compatible servers, the
+<ErrorResponse> of query APIs, or JSON. explain computes the canonical
+request and string to sign as a correct server does, shows them beside the
+server's, names the first difference and says how to fix it; where the
+client escaped the path as curl --aws-sigv4 does (a bare *, :, + or =),
+it says so.
 
 Credentials are found as for "sigv4 curl" (the environment, --profile or
 AWS_PROFILE, ~/.aws/config and credentials, SSO, ...). With them, explain
@@ -35,8 +45,12 @@ instead (an unsorted query, a value not re-encoded, white space). Without
 --error it says whether the request is correctly signed for them.
 
 Examples:
-  # The request as sent (curl -v and the SDKs' debug logs show it) and the
-  # server's answer, saved with curl -s -o error.xml:
+  # What curl -v printed, with the answer:
+  curl -v --aws-sigv4 aws:amz:us-east-1:s3 --user "$KEY:$SECRET" "$URL" > trace.txt 2>&1
+  sigv4 explain --request trace.txt
+
+  # The request as sent (the SDKs' debug logs show it) and the server's
+  # answer, saved with curl -s -o error.xml:
   sigv4 explain --request put.txt --error error.xml
 
   # A presigned URL that fails; the server's answer from standard input:
@@ -65,6 +79,8 @@ Flags:
 		fs.StringVar(&o.service, "service", "", "service the server expects (default: the request's credential scope)")
 		fs.BoolVar(&o.s3, "s3", false, "the server applies Amazon S3's path rules (implied by service s3)")
 		fs.StringVar(&o.profile, "profile", "", "AWS CLI profile for credentials (default: AWS_PROFILE)")
+		fs.StringVar(&o.body, "body", "", "the request's body, a `file`, where the request given has none (curl -v does not show it)")
+		fs.IntVar(&o.entry, "entry", 0, "of a HAR file, the entry `N` to explain, from 1 (default: the last signed one that failed)")
 		return func(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return o.run(context.Background(), stdin, stdout)
 		}
@@ -73,22 +89,55 @@ Flags:
 
 type explainOptions struct {
 	request, errorFile, region, service, profile string
+	body                                         string
+	entry                                        int
 	s3                                           bool
+}
+
+// capturedError is the server's error from the answer in a trace or HAR
+// file, if it holds one.
+func (r *explanation) capturedError(c *capture) *serverError {
+	if c.status < 300 {
+		return nil
+	}
+	if len(c.answer) == 0 {
+		r.note(fmt.Sprintf("The server answered %d without a body (as to HEAD): without its canonical request, explain checks the signature against the credentials found here.", c.status))
+		return nil
+	}
+	e, err := parseServerError(c.answer)
+	if err != nil {
+		r.note(fmt.Sprintf("The server answered %d, but its body is not an error explain reads (%v).", c.status, err))
+		return nil
+	}
+	return e
 }
 
 func (o *explainOptions) run(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	if o.request == "-" && o.errorFile == "-" {
 		return fmt.Errorf("--request and --error cannot both be standard input; save one to a file: %w", errUsage)
 	}
-	sent, err := readSent(o.request, stdin)
+	c, err := readCapture(o.request, stdin, o.entry)
 	if err != nil {
 		return err
 	}
-	r := &explanation{sent: sent}
+	if o.body != "" {
+		if c.file.Body, err = os.ReadFile(o.body); err != nil {
+			return err
+		}
+	}
+	sent, err := parseSent(c.file)
+	if err != nil {
+		return err
+	}
+	r := &explanation{sent: sent, notes: c.notes}
 	if o.errorFile != "" {
 		if r.server, err = readServerError(o.errorFile, stdin); err != nil {
 			return err
 		}
+	} else {
+		r.server = r.capturedError(c)
+	}
+	if r.server != nil {
 		if !r.server.mismatch() {
 			r.result = otherCodeFinding(r.server, sent)
 			return r.write(stdout)

@@ -30,14 +30,6 @@ type sentRequest struct {
 	rawQuery  string
 }
 
-func readSent(name string, stdin io.Reader) (*sentRequest, error) {
-	f, err := readRequestFile(name, stdin)
-	if err != nil {
-		return nil, err
-	}
-	return parseSent(f)
-}
-
 func parseSent(f *httpfile.File) (*sentRequest, error) {
 	s := &sentRequest{file: f, header: make(http.Header)}
 	for _, h := range f.Headers {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -206,7 +207,58 @@ func (x *explainContext) pathVariants() []variant {
 		v.server = fmt.Sprintf("The server used Amazon S3's path rule (`%s`: encoded once, not normalized), where the request was signed by the rule of every other service (`%s`: encoded twice).", other, x.ours.path)
 		v.serverFix = fmt.Sprintf("The server treats the request as S3: if it is S3-compatible, sign with S3's rules (sigv4 sign --s3, or service s3); otherwise configure it for service %s.", x.service)
 	}
-	return []variant{v}
+	return append([]variant{v}, x.unescapedPathVariants()...)
+}
+
+// unescapedPathVariants sign the path as it was sent, not escaped again
+// (as curl --aws-sigv4 does: `*`, `:`, `+`, `(`, `=`, `@`... left bare),
+// and the path decoded (a space for %20), as clients that sign the URL
+// before escaping it do.
+func (x *explainContext) unescapedPathVariants() []variant {
+	var vs []variant
+	if bare := bareInPath(x.sent.path); bare != "" {
+		c := x.ours
+		c.path = x.sent.path
+		vs = append(vs, variant{creq: c.String(),
+			client: fmt.Sprintf("The client signed the path as it was sent, with %s not escaped (`%s`), where Signature Version 4 escapes every byte of a path but A-Z a-z 0-9 - _ . ~ and / (`%s`). curl --aws-sigv4 signs the path so.",
+				bare, x.sent.path, x.ours.path),
+			clientFix: fmt.Sprintf("Write the path escaped in the URL yourself (`%s`): the server reads the same name, and the client signs what it sends; or send it with sigv4 curl, which escapes it when signing.", canonical.AppendURI(nil, x.sent.path, true)),
+			server:    fmt.Sprintf("The server used the path as it arrived, with %s not escaped (`%s`), where Signature Version 4 escapes them (`%s`).", bare, x.sent.path, x.ours.path),
+			serverFix: "The server does not canonicalize the path; until it is fixed, send the path with those characters escaped (%XX), which it then signs as the client does.",
+		})
+	}
+	if decoded := pathUnescaped(x.sent.path); decoded != x.sent.path {
+		c := x.ours
+		c.path = decoded
+		vs = append(vs, variant{creq: c.String(),
+			client:    fmt.Sprintf("The client signed the path decoded (`%s`), as it was before escaping, where the canonical path is escaped (`%s`).", decoded, x.ours.path),
+			clientFix: "Sign the path as it is sent, escaped: a client that builds the URL after signing must sign the escaped path (the AWS SDKs do). Or send it with sigv4 curl.",
+			server:    fmt.Sprintf("The server used the path decoded (`%s`), not escaped again (`%s`).", decoded, x.ours.path),
+			serverFix: "The server canonicalizes the decoded path without escaping it; it is wrong. Until it is fixed, use names without characters that need escaping.",
+		})
+	}
+	return vs
+}
+
+// bareInPath names, quoted, the characters of a path as sent that
+// Signature Version 4 escapes but were sent bare.
+func bareInPath(p string) string {
+	var found []string
+	for _, r := range p {
+		unreserved := r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.~/%", r))
+		if q := "`" + string(r) + "`"; !unreserved && !slices.Contains(found, q) {
+			found = append(found, q)
+		}
+	}
+	return strings.Join(found, ", ")
+}
+
+// pathUnescaped is p with its %XX escapes decoded, or p if one is bad.
+func pathUnescaped(p string) string {
+	if d, err := url.PathUnescape(p); err == nil {
+		return d
+	}
+	return p
 }
 
 // whitespaceVariants sign each header's value as sent, neither trimmed
