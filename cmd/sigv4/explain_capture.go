@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -76,8 +77,8 @@ type exchange struct {
 
 // parseTrace reads curl -v output: "> " lines are the request, "< " lines
 // the answer's head, and the lines after it, up to the next request, its
-// body; "*" lines and curl's "{ [n bytes data]" are not. The last
-// exchange is explained.
+// body, but for curl's own lines (traceNoise). The last exchange is
+// explained.
 func parseTrace(data []byte) (*capture, error) {
 	var all []*exchange
 	var cur *exchange
@@ -96,14 +97,16 @@ func parseTrace(data []byte) (*capture, error) {
 			rest := strings.TrimPrefix(strings.TrimPrefix(line, "<"), " ")
 			cur.response = append(cur.response, rest)
 			inBody = rest == ""
-		case strings.HasPrefix(line, "* ") || line == "*" || strings.HasPrefix(line, "{ [") || strings.HasPrefix(line, "} ["):
 		case inBody:
-			// curl's "* Connection #0 ... left intact" follows a body
-			// without a final newline on the same line.
-			if i := strings.Index(line, "* Connection #"); i >= 0 {
-				line, inBody = line[:i], false
+			// Standard output is buffered: the body may follow curl's
+			// last "*" lines and progress meter, or end on one.
+			line, _, _ = strings.Cut(line, "* Connection #")
+			if i := strings.LastIndexByte(line, '\r'); i >= 0 {
+				line = line[i+1:]
 			}
-			cur.body = append(cur.body, line)
+			if !traceNoise(line) {
+				cur.body = append(cur.body, line)
+			}
 		}
 	}
 	if len(all) == 0 {
@@ -126,6 +129,16 @@ func parseTrace(data []byte) (*capture, error) {
 		c.notes = append(c.notes, "curl -v does not show the request's body: give it with --body FILE for explain to hash it.")
 	}
 	return c, nil
+}
+
+// curlMeter matches a line of curl's progress meter.
+var curlMeter = regexp.MustCompile(`^\s*\d{1,3}\s+\S+\s+\d{1,3}\s+\S+\s+\d{1,3}\s+\S+\s+\S+\s+\S+\s+(--:--:--|\d+:\d\d:\d\d)|^\s+% Total\s|^\s+Dload\s+Upload`)
+
+// traceNoise: a line of curl's own, not of the body: "*" information,
+// "{ [n bytes data]", the progress meter.
+func traceNoise(line string) bool {
+	return strings.HasPrefix(line, "* ") || line == "*" || strings.HasPrefix(line, "{ [") ||
+		strings.HasPrefix(line, "} [") || curlMeter.MatchString(line)
 }
 
 // hasBody: the request declares a body that the capture does not hold
