@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"mime"
+	"net"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -196,6 +198,45 @@ func agreeSetup(env *testscript.Env) {
 	env.Setenv("AGREE", a.URL)
 	env.Setenv("AGREE_PORT", a.URL[strings.LastIndex(a.URL, ":")+1:])
 	env.Setenv("OTHER", b.URL)
+	if addr, closeIt, err := blackhole(); err == nil {
+		env.Defer(closeIt)
+		env.Setenv("BLACKHOLE", addr)
+	}
+}
+
+// blackhole is an address whose connections never complete: a listener
+// with a backlog of one, full, that accepts nothing; further SYNs are
+// dropped, as by a firewall, so --connect-timeout is what ends a try.
+func blackhole() (string, func(), error) {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		return "", nil, err
+	}
+	sa := &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}
+	if err := syscall.Bind(fd, sa); err != nil {
+		syscall.Close(fd)
+		return "", nil, err
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		syscall.Close(fd)
+		return "", nil, err
+	}
+	bound, _ := syscall.Getsockname(fd)
+	addr := fmt.Sprintf("127.0.0.1:%d", bound.(*syscall.SockaddrInet4).Port)
+	var fill []net.Conn
+	for range 3 {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err != nil {
+			break // the queue is full
+		}
+		fill = append(fill, c)
+	}
+	return addr, func() {
+		for _, c := range fill {
+			c.Close()
+		}
+		syscall.Close(fd)
+	}, nil
 }
 
 // agreeRun is what one command did.

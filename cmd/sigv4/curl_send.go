@@ -50,7 +50,7 @@ func (o *curlOptions) send(req *http.Request, stdout, stderr io.Writer, retry bo
 		if retry && o.retryConnRefused && errors.Is(err, syscall.ECONNREFUSED) {
 			return errRetry{"the connection was refused"}
 		}
-		return transportError(err)
+		return transportError(err, req.Context().Err() != nil)
 	}
 	defer resp.Body.Close()
 	if retry && slices.Contains(transientStatus, resp.StatusCode) {
@@ -193,19 +193,23 @@ func (o *curlOptions) outputFile(stdout io.Writer, u *url.URL) (io.Writer, func(
 	return f, func() { f.Close() }, nil
 }
 
-// transportError gives a failed request curl's exit code.
-func transportError(err error) error {
+// transportError gives a failed request curl's exit code; expired says
+// the request's own deadline (--max-time) passed.
+func transportError(err error, expired bool) error {
 	var dnsErr *net.DNSError
 	var opErr *net.OpError
 	var netErr net.Error
+	dial := errors.As(err, &opErr) && opErr.Op == "dial"
 	switch {
-	case errors.Is(err, context.DeadlineExceeded):
+	case expired:
 		return exitErrorf(28, "timed out (--max-time): %v", err)
 	case errors.As(err, &dnsErr):
 		return exitErrorf(6, "could not resolve host %s", dnsErr.Name)
+	case dial && opErr.Timeout():
+		return exitErrorf(28, "timed out connecting to %s (--connect-timeout)", opErr.Addr)
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return exitErrorf(28, "timed out: %v", err)
-	case errors.As(err, &opErr) && opErr.Op == "dial":
+	case dial:
 		return exitErrorf(7, "could not connect: %v", opErr.Err)
 	}
 	return exitErrorf(1, "%v", err)
