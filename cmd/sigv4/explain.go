@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
-	"github.com/sigv4/sigv4"
-	"github.com/sigv4/sigv4/internal/canonical"
+	"github.com/sigv4/sigv4/internal/explain"
 )
 
 // explainCommand explains a SignatureDoesNotMatch: it compares what the
@@ -94,196 +92,57 @@ type explainOptions struct {
 	s3                                           bool
 }
 
-// capturedError is the server's error from the answer in a trace or HAR
-// file, if it holds one.
-func (r *explanation) capturedError(c *capture) *serverError {
-	if c.status < 300 {
-		return nil
-	}
-	if len(c.answer) == 0 {
-		r.note(fmt.Sprintf("The server answered %d without a body (as to HEAD): without its canonical request, explain checks the signature against the credentials found here.", c.status))
-		return nil
-	}
-	e, err := parseServerError(c.answer)
-	if err != nil {
-		r.note(fmt.Sprintf("The server answered %d, but its body is not an error explain reads (%v).", c.status, err))
-		return nil
-	}
-	return e
-}
-
 func (o *explainOptions) run(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
+	if o.request == "" {
+		return fmt.Errorf("--request is required: %w", errUsage)
+	}
 	if o.request == "-" && o.errorFile == "-" {
 		return fmt.Errorf("--request and --error cannot both be standard input; save one to a file: %w", errUsage)
 	}
-	c, err := readCapture(o.request, stdin, o.entry)
-	if err != nil {
+	in := explain.Input{Entry: o.entry, Region: o.region, Service: o.service, S3: o.s3, InferScope: inferScope,
+		Credentials: func(akid string) (explain.Credentials, error) {
+			id, err := resolveIdentity(ctx, o.profile)
+			if errors.Is(err, errNoCredentials) {
+				return explain.Credentials{}, fmt.Errorf("%w: %v", explain.ErrNoCredentials, err)
+			}
+			c := id.creds
+			return explain.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}, err
+		}}
+	var err error
+	if in.Request, err = readInput(o.request, stdin, explain.MaxInput); err != nil {
 		return err
+	}
+	if o.errorFile != "" {
+		if in.Error, err = readInput(o.errorFile, stdin, 1<<20); err != nil {
+			return err
+		}
 	}
 	if o.body != "" {
-		if c.file.Body, err = os.ReadFile(o.body); err != nil {
+		if in.Body, err = os.ReadFile(o.body); err != nil {
 			return err
 		}
 	}
-	sent, err := parseSent(c.file)
+	if o.entry < 0 {
+		return fmt.Errorf("--entry %d: entries count from 1: %w", o.entry, errUsage)
+	}
+	r, err := explain.Explain(in)
 	if err != nil {
 		return err
 	}
-	r := &explanation{sent: sent, notes: c.notes}
-	if o.errorFile != "" {
-		if r.server, err = readServerError(o.errorFile, stdin); err != nil {
-			return err
-		}
-	} else {
-		r.server = r.capturedError(c)
-	}
-	if r.server != nil {
-		if !r.server.mismatch() {
-			r.result = otherCodeFinding(r.server, sent)
-			return r.write(stdout)
-		}
-	}
-	ours, refusal, err := recompute(sent, o.s3 || o.service == "s3")
+	return r.WriteText(stdout)
+}
+
+// readInput reads a file named on the command line ("-": standard input),
+// up to max bytes.
+func readInput(name string, stdin io.Reader, max int64) ([]byte, error) {
+	r, done, err := openInput(name, stdin)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if refusal != nil {
-		r.result = refusalFinding(refusal, sent)
-		return r.write(stdout)
+	defer done()
+	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err == nil && int64(len(data)) > max {
+		err = fmt.Errorf("%s is over %d bytes", name, max)
 	}
-	secret, err := o.secret(ctx, r)
-	if err != nil {
-		return err
-	}
-	x, err := o.context(sent, ours)
-	if err != nil {
-		return err
-	}
-	r.scopeHint = o.scopeHint(sent)
-	r.analyze(x, ours, secret)
-	return r.write(stdout)
-}
-
-func (o *explainOptions) context(sent *sentRequest, ours signing) (*explainContext, error) {
-	c, ok := parseCreq(ours.creq)
-	if !ok {
-		return nil, fmt.Errorf("cannot read our own canonical request:\n%s", ours.creq)
-	}
-	service := o.service
-	if service == "" {
-		service = sent.auth.Credential.Service
-	}
-	// Whether S3's path rules applied shows in the result: that way the
-	// list of S3 service names stays in the library alone.
-	s3 := c.path != string(canonical.AppendURI(nil, sent.path, false))
-	return &explainContext{sent: sent, ours: c, s3: s3, service: service}, nil
-}
-
-// secret returns the secret access key of the request's access key, or ""
-// when the signature cannot be checked but the server's error can still
-// be compared with ours.
-func (o *explainOptions) secret(ctx context.Context, r *explanation) (string, error) {
-	id, err := resolveIdentity(ctx, o.profile)
-	akid := r.sent.auth.Credential.AccessKeyID
-	comparable := r.server.computed()
-	switch {
-	case err != nil && comparable && errors.Is(err, errNoCredentials):
-		r.note("No credentials were found, so the signature itself is not checked: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or choose a profile with --profile, for access key " + akid + ".")
-		return "", nil
-	case err != nil:
-		return "", err
-	case id.creds.AccessKeyID != akid && comparable:
-		r.note(fmt.Sprintf("The request was signed with access key %s; the credentials found are for %s, so the signature itself is not checked: choose %s's with --profile or AWS_ACCESS_KEY_ID.", akid, id.creds.AccessKeyID, akid))
-		return "", nil
-	case id.creds.AccessKeyID != akid:
-		return "", fmt.Errorf("the request was signed with access key %s, but the credentials found are for %s: choose %s's with --profile, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", akid, id.creds.AccessKeyID, akid)
-	}
-	r.tokenNote(id.creds.SessionToken)
-	return id.creds.SecretAccessKey, nil
-}
-
-// scopeHint is a finding when the region or service the server expects,
-// from the flags or the host name, is not the one the request was signed
-// for: a reason a correctly signed request is refused.
-func (o *explainOptions) scopeHint(sent *sentRequest) *finding {
-	c := sent.auth.Credential
-	region, source := o.region, "--region"
-	if _, hostRegion := inferScope(sent.host()); region == "" && hostRegion != "" && strings.Contains(sent.host(), hostRegion) {
-		// Only a region the host names: inferScope takes a global
-		// endpoint's to be us-east-1, and a service's signing name is
-		// often not its host label (email is ses), so neither is
-		// evidence against the request's scope.
-		region, source = hostRegion, "the host name"
-	}
-	switch {
-	case region != "" && region != c.Region:
-		return &finding{
-			cause: fmt.Sprintf("The request was signed for region %s, but the server is in %s (%s).", c.Region, region, source),
-			fix:   fmt.Sprintf("Sign for %s: --region %s, AWS_REGION, or the profile's region.", region, region),
-		}
-	case o.service != "" && o.service != c.Service:
-		return &finding{
-			cause: fmt.Sprintf("The request was signed for service %s, but the server is %s (--service).", c.Service, o.service),
-			fix:   fmt.Sprintf("Sign with the signing name of the service: --service %s.", o.service),
-		}
-	}
-	return nil
-}
-
-// otherCodeFinding explains the errors that are not about what was
-// signed, which servers answer before they compare signatures.
-func otherCodeFinding(e *serverError, sent *sentRequest) finding {
-	c := sent.auth.Credential
-	switch e.Code {
-	case "RequestTimeTooSkewed":
-		at := ""
-		if e.ServerTime != "" {
-			at = ", which said " + e.ServerTime
-		}
-		return finding{
-			cause: fmt.Sprintf("The server refused the request's time, not its signature: X-Amz-Date %s is too far from the server's clock%s.", sent.amzDate, at),
-			fix:   "Set the client's clock by NTP, and sign just before sending.",
-		}
-	case "AuthorizationHeaderMalformed", "AuthorizationQueryParametersError":
-		if e.Region != "" && e.Region != c.Region {
-			return finding{
-				cause: fmt.Sprintf("The server used region %s; the request was signed for region %s, and the server says so before checking the signature.", e.Region, c.Region),
-				fix:   fmt.Sprintf("Sign for %s: --region %s, AWS_REGION, or the profile's region.", e.Region, e.Region),
-			}
-		}
-	case "InvalidAccessKeyId":
-		return finding{
-			cause: fmt.Sprintf("The server does not know access key %s: the signature was never compared.", c.AccessKeyID),
-			fix:   "Check that the credentials belong to this endpoint (the account, the partition, an S3-compatible server's own keys) and that the key is active.",
-		}
-	case "XAmzContentSHA256Mismatch":
-		return finding{
-			cause: "The signature matched, but the body's SHA-256 is not the x-amz-content-sha256 the request declared.",
-			fix:   "Hash exactly the bytes sent, after any encoding; or declare UNSIGNED-PAYLOAD.",
-		}
-	case "ExpiredToken", "InvalidToken":
-		return finding{
-			cause: "The server refused the session token: " + e.Message,
-			fix:   "Get fresh temporary credentials and sign again with their token.",
-		}
-	}
-	return finding{
-		cause: fmt.Sprintf("The server answered %s, not SignatureDoesNotMatch: %s", e.Code, e.Message),
-		fix:   "explain compares signatures; this error is about something else: fix what its message names.",
-	}
-}
-
-// refusalFinding explains why a correct server refuses the request before
-// it computes a canonical request at all.
-func refusalFinding(e *sigv4.Error, sent *sentRequest) finding {
-	if c := sent.auth.Credential; c.Date != sent.amzDate[:8] {
-		return finding{
-			cause: fmt.Sprintf("The request was signed for another date: its credential scope says %s, its X-Amz-Date %s.", c.Date, sent.amzDate),
-			fix:   "Take the scope date and X-Amz-Date from one timestamp, in UTC: a client that formats the scope date in local time signs for the wrong day around midnight.",
-		}
-	}
-	return finding{
-		cause: fmt.Sprintf("A server following AWS's rules refuses this request before it checks the signature: %s: %s", e.Code, e.Message),
-		fix:   "Fix what the message names, then sign again.",
-	}
+	return data, err
 }

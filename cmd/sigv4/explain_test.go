@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sigv4/sigv4"
+	"github.com/sigv4/sigv4/internal/explain"
 	"github.com/sigv4/sigv4/internal/httpfile"
 )
 
@@ -458,33 +459,18 @@ func FuzzExplainServerError(f *testing.F) {
 	}
 	f.Add(`{"Error":{"Code":"SignatureDoesNotMatch","StringToSign":"a\nb\nc/d/e/f\n00"}}`)
 	f.Add("<Error><Code>SignatureDoesNotMatch</Code><CanonicalRequest>GET\n/\n\n\n\n\n</CanonicalRequest></Error>")
-	file, err := httpfile.Parse([]byte(sent))
-	if err != nil {
-		f.Fatal(err)
-	}
-	req, err := parseSent(file)
-	if err != nil {
-		f.Fatal(err)
-	}
-	ours, _, err := recompute(req, false)
-	if err != nil {
-		f.Fatal(err)
-	}
-	x, err := (&explainOptions{}).context(req, ours)
-	if err != nil {
-		f.Fatal(err)
+	creds := func(string) (explain.Credentials, error) {
+		return explain.Credentials{AccessKeyID: explainKey, SecretAccessKey: explainSecret}, nil
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		e, err := parseServerError([]byte(body))
-		if err != nil || !e.mismatch() {
-			return
+		r, err := explain.Explain(explain.Input{Request: []byte(sent), Error: []byte(body), Credentials: creds})
+		if err != nil {
+			return // not an error body explain reads: said so
 		}
-		r := &explanation{sent: req, server: e}
-		r.analyze(x, ours, explainSecret)
-		if r.result.cause == "" || r.result.fix == "" {
+		if r.Cause() == "" || r.Fix() == "" {
 			t.Fatalf("no finding for %q", body)
 		}
-		if err := r.write(io.Discard); err != nil {
+		if err := r.WriteText(io.Discard); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -1,4 +1,4 @@
-package main
+package explain
 
 import (
 	"bytes"
@@ -96,23 +96,6 @@ type serverError struct {
 	AccessKeyID, SignatureProvided string
 	CanonicalRequest, StringToSign string
 	Region, ServerTime             string // hints of other error codes
-}
-
-func readServerError(name string, stdin io.Reader) (*serverError, error) {
-	r, done, err := openInput(name, stdin)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	data, err := io.ReadAll(io.LimitReader(r, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	e, err := parseServerError(data)
-	if err != nil {
-		return nil, fmt.Errorf("--error %s: %w", name, err)
-	}
-	return e, nil
 }
 
 func parseServerError(data []byte) (*serverError, error) {

@@ -1,4 +1,4 @@
-package main
+package explain
 
 import (
 	"bytes"
@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,8 +14,10 @@ import (
 	"github.com/sigv4/sigv4/internal/httpfile"
 )
 
-// maxCapture bounds what explain reads of a trace or HAR file.
-const maxCapture = 64 << 20
+// MaxInput bounds what explain reads of a request, trace or HAR file.
+const MaxInput = 64 << 20
+
+const maxCapture = MaxInput
 
 // capture is what explain was given, read: the request as sent and, from
 // a curl -v trace or a HAR entry, the server's answer.
@@ -27,25 +28,13 @@ type capture struct {
 	notes  []string
 }
 
-// readCapture reads a request in any of the forms people have: the raw
+// parseCapture reads a request in any of the forms people have: the raw
 // request, the output of curl -v or sigv4 curl -v (2>&1 keeps the answer's
 // body), or a HAR file (entry picks one, from 1; 0: the last signed one
 // that failed).
-func readCapture(name string, stdin io.Reader, entry int) (*capture, error) {
-	if name == "" {
-		return nil, fmt.Errorf("--request is required: %w", errUsage)
-	}
-	r, done, err := openInput(name, stdin)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	data, err := io.ReadAll(io.LimitReader(r, maxCapture+1))
-	if err != nil {
-		return nil, err
-	}
+func parseCapture(data []byte, entry int) (*capture, error) {
 	if len(data) > maxCapture {
-		return nil, fmt.Errorf("%s is over %d MiB", name, maxCapture>>20)
+		return nil, fmt.Errorf("the request is over %d MiB", maxCapture>>20)
 	}
 	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	switch {
@@ -209,7 +198,7 @@ func parseHAR(data []byte, entry int) (*capture, error) {
 		return nil, errors.New("the HAR file has no entries")
 	}
 	if entry > n || entry < 0 {
-		return nil, fmt.Errorf("--entry %d: the HAR file has %d entries: %w", entry, n, errUsage)
+		return nil, fmt.Errorf("entry %d: the HAR file has %d entries", entry, n)
 	}
 	i := entry - 1
 	if entry == 0 {

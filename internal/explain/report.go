@@ -1,4 +1,4 @@
-package main
+package explain
 
 import (
 	"bufio"
@@ -7,10 +7,10 @@ import (
 	"strings"
 )
 
-// explanation is what explain prints: the request, notes, a comparison of the
+// Report is what explain found, and what it prints: the request, notes, a comparison of the
 // other side's canonical request and string to sign with ours, and the
 // findings.
-type explanation struct {
+type Report struct {
 	sent      *sentRequest
 	server    *serverError // nil without --error
 	notes     []string
@@ -22,17 +22,19 @@ type explanation struct {
 	otherName, oursName string
 	result              finding
 	also                []finding
+
+	secretKey string // the signer's, if found: for the page's key derivation
 }
 
-func (r *explanation) note(s string) { r.notes = append(r.notes, s) }
+func (r *Report) note(s string) { r.notes = append(r.notes, s) }
 
-func (r *explanation) compare(other signing, otherName, oursName string) {
+func (r *Report) compare(other signing, otherName, oursName string) {
 	r.other, r.otherName, r.oursName = other, otherName, oursName
 }
 
 // tokenNote warns when the request's session token is not that of the
 // credentials: another token means another secret.
-func (r *explanation) tokenNote(token string) {
+func (r *Report) tokenNote(token string) {
 	sent := r.sent.header.Get("X-Amz-Security-Token")
 	if r.sent.presigned {
 		sent = r.sent.auth.SecurityToken
@@ -72,7 +74,7 @@ func (c *signatureCheck) clientSigned() (variant, signing, bool) {
 	return variant{}, signing{}, false
 }
 
-func (r *explanation) analyze(x *explainContext, ours signing, secret string) {
+func (r *Report) analyze(x *explainContext, ours signing, secret string) {
 	r.ours = ours
 	c := &signatureCheck{x: x, ours: ours, secret: secret, provided: r.sent.auth.Signature}
 	if r.server == nil || !r.server.computed() {
@@ -94,7 +96,7 @@ func (r *explanation) analyze(x *explainContext, ours signing, secret string) {
 // againstServer compares the server's computation with ours, in the order
 // of the string to sign: time and scope first, then the canonical request,
 // then, when all agree, the signature.
-func (r *explanation) againstServer(c *signatureCheck) {
+func (r *Report) againstServer(c *signatureCheck) {
 	x := c.x
 	srv := signing{r.server.CanonicalRequest, r.server.StringToSign}
 	if srv.sts == "" {
@@ -126,7 +128,7 @@ func (r *explanation) againstServer(c *signatureCheck) {
 // serverCreqFinding names how the server's canonical request differs from
 // ours: by a known variant if one reproduces it, which also serves when
 // the server sent only its hash, else line by line.
-func (r *explanation) serverCreqFinding(x *explainContext, srv signing, srvCreq creq, parsed bool) finding {
+func (r *Report) serverCreqFinding(x *explainContext, srv signing, srvCreq creq, parsed bool) finding {
 	for _, v := range x.variants() {
 		if v.creq == srv.creq {
 			return finding{v.server, v.serverFix}
@@ -154,7 +156,7 @@ func (r *explanation) serverCreqFinding(x *explainContext, srv signing, srvCreq 
 
 // alsoClient adds what the client did wrong, beyond the server's
 // difference.
-func (r *explanation) alsoClient(c *signatureCheck) {
+func (r *Report) alsoClient(c *signatureCheck) {
 	if !c.known() || c.correct() {
 		return
 	}
@@ -171,7 +173,7 @@ func (r *explanation) alsoClient(c *signatureCheck) {
 // sameAsServer explains a server that computed what we compute: the
 // difference is in the signature, so in the secret or in what the client
 // signed.
-func (r *explanation) sameAsServer(c *signatureCheck) {
+func (r *Report) sameAsServer(c *signatureCheck) {
 	akid := r.sent.auth.Credential.AccessKeyID
 	switch {
 	case !c.known():
@@ -198,7 +200,7 @@ func (r *explanation) sameAsServer(c *signatureCheck) {
 }
 
 // againstSignature checks the signature with no word from the server.
-func (r *explanation) againstSignature(c *signatureCheck) {
+func (r *Report) againstSignature(c *signatureCheck) {
 	s := r.sent
 	switch {
 	case !c.known():
@@ -231,7 +233,8 @@ func (r *explanation) againstSignature(c *signatureCheck) {
 
 func lastLineOf(s string) string { return s[strings.LastIndexByte(s, '\n')+1:] }
 
-func (r *explanation) write(w io.Writer) error {
+// WriteText writes the report as "sigv4 explain" prints it.
+func (r *Report) WriteText(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	s := r.sent
 	form := "Authorization header"
@@ -259,7 +262,7 @@ func (r *explanation) write(w io.Writer) error {
 	return bw.Flush()
 }
 
-func (r *explanation) writeComparison(w io.Writer) {
+func (r *Report) writeComparison(w io.Writer) {
 	for _, part := range []struct{ title, other, ours string }{
 		{"canonical request", r.other.creq, r.ours.creq},
 		{"string to sign", r.other.sts, r.ours.sts},
@@ -323,3 +326,9 @@ func wrapWords(text string) []string {
 	}
 	return out
 }
+
+// Cause is the finding, in words; Fix is what to do about it.
+func (r *Report) Cause() string { return r.result.cause }
+
+// Fix is what to do about the Cause.
+func (r *Report) Fix() string { return r.result.fix }
