@@ -76,6 +76,7 @@ Flags:
 		fs.StringVar(&o.region, "region", "", "region the server expects (default: the request's credential scope; a region the host names is checked against it)")
 		fs.StringVar(&o.service, "service", "", "service the server expects (default: the request's credential scope)")
 		fs.BoolVar(&o.s3, "s3", false, "the server applies Amazon S3's path rules (implied by service s3)")
+		fs.BoolVar(&o.omitToken, "omit-session-token", false, "the server takes a session token added after signing, unsigned (a presigned URL's cannot be told)")
 		fs.StringVar(&o.profile, "profile", "", "AWS CLI profile for credentials (default: AWS_PROFILE)")
 		fs.StringVar(&o.body, "body", "", "the request's body, a `file`, where the request given has none (curl -v does not show it)")
 		fs.IntVar(&o.entry, "entry", 0, "of a HAR file, the entry `N` to explain, from 1 (default: the last signed one that failed)")
@@ -89,7 +90,7 @@ type explainOptions struct {
 	request, errorFile, region, service, profile string
 	body                                         string
 	entry                                        int
-	s3                                           bool
+	s3, omitToken                                bool
 }
 
 func (o *explainOptions) run(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
@@ -99,7 +100,7 @@ func (o *explainOptions) run(ctx context.Context, stdin io.Reader, stdout io.Wri
 	if o.request == "-" && o.errorFile == "-" {
 		return fmt.Errorf("--request and --error cannot both be standard input; save one to a file: %w", errUsage)
 	}
-	in := explain.Input{Entry: o.entry, Region: o.region, Service: o.service, S3: o.s3, InferScope: inferScope,
+	in := explain.Input{Entry: o.entry, Region: o.region, Service: o.service, S3: o.s3, OmitSessionToken: o.omitToken, InferScope: inferScope,
 		Credentials: func(akid string) (explain.Credentials, error) {
 			id, err := resolveIdentity(ctx, o.profile)
 			if errors.Is(err, errNoCredentials) {

@@ -34,13 +34,13 @@ type signing struct{ creq, sts string }
 // the string to sign it returns. Its clock is the request's own time: the
 // question here is the signature, and a stale request would otherwise
 // stop at RequestTimeTooSkewed.
-func recompute(sent *sentRequest, s3 bool) (signing, *sigv4.Error, error) {
+func recompute(sent *sentRequest, s3, omitToken bool) (signing, *sigv4.Error, error) {
 	req, err := sent.file.ServerRequest("https")
 	if err != nil {
 		return signing{}, nil, err
 	}
 	v := &sigv4.Verifier{
-		Keys: probeKeys{}, Regions: []string{"*"}, Services: []string{"*"}, S3: s3,
+		Keys: probeKeys{}, Regions: []string{"*"}, Services: []string{"*"}, S3: s3, OmitSessionToken: omitToken,
 		MaxBodyBuffer: httpfile.MaxSize, Now: func() time.Time { return sent.time },
 	}
 	_, err = v.Verify(req)

@@ -299,10 +299,24 @@ func (x *explainContext) payloadDifference(srv string) finding {
 	return f
 }
 
-// writeDiff writes two texts line by line, aligned on their longest common
-// subsequence: lines of both after two spaces, lines only in a after "- ",
-// lines only in b after "+ ".
+// writeDiff writes two texts line by line (diffLines): lines of both after
+// two spaces, lines only in a after "- ", lines only in b after "+ ".
 func writeDiff(w io.Writer, a, b string) {
+	for _, l := range diffLines(a, b) {
+		mark := "  "
+		if l.Mark != "" {
+			mark = l.Mark + " "
+		}
+		if l.Text == "" {
+			mark = strings.TrimRight(mark, " ")
+		}
+		fmt.Fprintln(w, mark+l.Text)
+	}
+}
+
+// diffLines aligns two texts line by line on their longest common
+// subsequence.
+func diffLines(a, b string) []DiffLine {
 	x, y := strings.Split(a, "\n"), strings.Split(b, "\n")
 	n, m := len(x), len(y)
 	lcs := make([][]int, n+1)
@@ -318,24 +332,20 @@ func writeDiff(w io.Writer, a, b string) {
 			}
 		}
 	}
-	line := func(mark, s string) {
-		if s == "" {
-			mark = strings.TrimRight(mark, " ")
-		}
-		fmt.Fprintln(w, mark+s)
-	}
+	var out []DiffLine
 	i, j := 0, 0
 	for i < n || j < m {
 		switch {
 		case i < n && j < m && x[i] == y[j]:
-			line("  ", x[i])
+			out = append(out, DiffLine{Text: x[i]})
 			i, j = i+1, j+1
 		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
-			line("- ", x[i])
+			out = append(out, DiffLine{Mark: "-", Text: x[i]})
 			i++
 		default:
-			line("+ ", y[j])
+			out = append(out, DiffLine{Mark: "+", Text: y[j]})
 			j++
 		}
 	}
+	return out
 }

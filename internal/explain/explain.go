@@ -15,6 +15,7 @@ package explain
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sigv4/sigv4"
@@ -40,10 +41,19 @@ type Input struct {
 	// S3 says the server applies Amazon S3's path rules (implied by
 	// Service s3).
 	S3 bool
+	// OmitSessionToken says the server takes a session token added after
+	// signing, unsigned, as some services do. Without it, a request whose
+	// token is not signed is explained as such a server would, with a note.
+	OmitSessionToken bool
 	// Credentials returns the credentials found for the request's access
 	// key: ErrNoCredentials when there are none. Nil: none are looked up,
 	// and the signature itself is not checked.
 	Credentials func(accessKeyID string) (Credentials, error)
+	// Signs, where the secret is held elsewhere (the debugger page's
+	// browser), says whether the request's signature is the signature of
+	// a string to sign; it takes the place of Credentials. Candidates
+	// lists the strings to sign it is asked about.
+	Signs func(stringToSign string) bool
 	// InferScope tells the service and region a host name implies, if
 	// any; nil: none are inferred.
 	InferScope func(host string) (service, region string)
@@ -80,7 +90,12 @@ func Explain(in Input) (*Report, error) {
 		r.result = otherCodeFinding(r.server, sent)
 		return r, nil
 	}
-	ours, refusal, err := recompute(sent, in.S3 || in.Service == "s3")
+	s3 := in.S3 || in.Service == "s3"
+	ours, refusal, err := recompute(sent, s3, in.OmitSessionToken)
+	if err == nil && refusal != nil && !in.OmitSessionToken && sent.unsignedToken() {
+		r.note("The session token was added after signing, not signed: only a server that takes it so (Verifier.OmitSessionToken) accepts this request; it is explained as such a server does.")
+		ours, refusal, err = recompute(sent, s3, true)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -88,18 +103,41 @@ func Explain(in Input) (*Report, error) {
 		r.result = refusalFinding(refusal, sent)
 		return r, nil
 	}
-	secret, err := r.secret(in.Credentials)
-	if err != nil {
-		return nil, err
+	signs := in.Signs
+	if signs == nil {
+		secret, err := r.secret(in.Credentials)
+		if err != nil {
+			return nil, err
+		}
+		if secret != "" {
+			provided := sent.auth.Signature
+			signs = func(sts string) bool { return signatureOf(secret, sts) == provided }
+			r.secretKey = secret
+		}
 	}
 	x, err := newContext(sent, ours, in.Service)
 	if err != nil {
 		return nil, err
 	}
 	r.scopeHint = scopeHint(sent, in)
-	r.analyze(x, ours, secret)
-	r.secretKey = secret
+	r.analyze(x, ours, signs)
 	return r, nil
+}
+
+// Candidates are the strings to sign that explaining in may ask
+// Input.Signs about: a page that holds the secret signs each, and
+// explains again with a Signs that knows which the signature is.
+func Candidates(in Input) ([]string, error) {
+	var asked []string
+	in.Signs = func(sts string) bool {
+		if !slices.Contains(asked, sts) {
+			asked = append(asked, sts)
+		}
+		return false
+	}
+	in.Credentials = nil
+	_, err := Explain(in)
+	return asked, err
 }
 
 // capturedError is the server's error from the answer in a trace or HAR

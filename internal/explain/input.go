@@ -81,6 +81,15 @@ func (s *sentRequest) declaredHash() string {
 	return s.header.Get("X-Amz-Content-Sha256")
 }
 
+// unsignedToken: the request carries a session token it did not sign.
+func (s *sentRequest) unsignedToken() bool {
+	if s.presigned {
+		return false // a presigned URL's query is signed whole
+	}
+	signed := ";" + s.auth.SignedHeaders + ";"
+	return s.header.Get("X-Amz-Security-Token") != "" && !strings.Contains(signed, ";x-amz-security-token;")
+}
+
 // scope is the credential scope the request was signed for.
 func (s *sentRequest) scope() string {
 	c := s.auth.Credential

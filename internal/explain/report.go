@@ -47,18 +47,18 @@ func (r *Report) tokenNote(token string) {
 	}
 }
 
-// signatureCheck checks the signature sent, with the secret if known.
+// signatureCheck checks the signature sent: signs says whether it is the
+// signature of a string to sign, with the signer's secret; nil when the
+// secret is not known.
 type signatureCheck struct {
-	x                *explainContext
-	ours             signing
-	secret, provided string
+	x     *explainContext
+	ours  signing
+	signs func(sts string) bool
 }
 
-func (c *signatureCheck) known() bool { return c.secret != "" }
+func (c *signatureCheck) known() bool { return c.signs != nil }
 
-func (c *signatureCheck) correct() bool {
-	return c.known() && signatureOf(c.secret, c.ours.sts) == c.provided
-}
+func (c *signatureCheck) correct() bool { return c.known() && c.signs(c.ours.sts) }
 
 // clientSigned finds what the client signed among the variants of ours.
 func (c *signatureCheck) clientSigned() (variant, signing, bool) {
@@ -67,16 +67,16 @@ func (c *signatureCheck) clientSigned() (variant, signing, bool) {
 	}
 	for _, v := range c.x.variants() {
 		sts := withCreq(c.ours.sts, v.creq)
-		if signatureOf(c.secret, sts) == c.provided {
+		if c.signs(sts) {
 			return v, signing{v.creq, sts}, true
 		}
 	}
 	return variant{}, signing{}, false
 }
 
-func (r *Report) analyze(x *explainContext, ours signing, secret string) {
+func (r *Report) analyze(x *explainContext, ours signing, signs func(string) bool) {
 	r.ours = ours
-	c := &signatureCheck{x: x, ours: ours, secret: secret, provided: r.sent.auth.Signature}
+	c := &signatureCheck{x: x, ours: ours, signs: signs}
 	if r.server == nil || !r.server.computed() {
 		if r.server != nil {
 			r.note("The server's error body quotes neither its canonical request nor its string to sign: explain checks the signature with your credentials instead.")
@@ -84,8 +84,8 @@ func (r *Report) analyze(x *explainContext, ours signing, secret string) {
 		r.againstSignature(c)
 		return
 	}
-	if p := r.server.SignatureProvided; p != "" && p != c.provided {
-		r.note(fmt.Sprintf("The server's error names signature %s, but the request's is %s: the error may be from another attempt (a retry signs again, with a new time).", shortHash(p), shortHash(c.provided)))
+	if p, provided := r.server.SignatureProvided, r.sent.auth.Signature; p != "" && p != provided {
+		r.note(fmt.Sprintf("The server's error names signature %s, but the request's is %s: the error may be from another attempt (a retry signs again, with a new time).", shortHash(p), shortHash(provided)))
 	}
 	if k, akid := r.server.AccessKeyID, r.sent.auth.Credential.AccessKeyID; k != "" && k != akid {
 		r.note(fmt.Sprintf("The server's error names access key %s, but the request was signed with %s.", k, akid))
@@ -105,7 +105,7 @@ func (r *Report) againstServer(c *signatureCheck) {
 	}
 	r.compare(srv, "the server's", "ours")
 	srvCreq, parsed := parseCreq(srv.creq)
-	if c.known() && srv.sts != c.ours.sts && signatureOf(c.secret, srv.sts) == c.provided {
+	if c.known() && srv.sts != c.ours.sts && c.signs(srv.sts) {
 		r.result = finding{
 			cause: "The client signed exactly what the server computed, with the secret access key found here: the server holds another secret for " + r.sent.auth.Credential.AccessKeyID + ". (Ours differs from both: check --s3 and --service.)",
 			fix:   "Use the secret the server has for this access key: check the credentials the server was configured with, and whether the key was rotated.",
