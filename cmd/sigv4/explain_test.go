@@ -264,89 +264,103 @@ const (
 // a client's mistake), the request may change on the way to the server,
 // and the library's Verifier, as the server, gives the genuine error body.
 // explain must name the cause.
+// causeCase is a request signed by a client (forge: what it got wrong),
+// changed on the way (receive), and answered by a server: explain, and
+// the debugger page, must name want.
+type causeCase struct {
+	name    string
+	request string
+	client  explainClient
+	receive func(sent string) string // what the way to the server makes of the request
+	server  explainServer
+	want    []string
+}
+
+// causeCases are the causes explain names, each made the way it happens.
+var causeCases = []causeCase{
+	{name: "query not sorted", request: explainGetQuery,
+		client: explainClient{service: "service", forge: replaceCreqLine(2, "b=2&a=1")},
+		want:   []string{"The client signed the query parameters in the order they were sent (`b=2&a=1`), not sorted by name (`a=1&b=2`)"}},
+	{name: "query space as plus", request: "GET /?q=a+b HTTP/1.1\nHost:example.amazonaws.com\n",
+		client: explainClient{service: "service", forge: replaceCreqLine(2, "q=a+b")},
+		want:   []string{"query parameter `q` encoded differently", "a space is %20 there, not '+'"}},
+	{name: "query reserved character unencoded", request: "GET /?t=12:30 HTTP/1.1\nHost:example.amazonaws.com\n",
+		client: explainClient{service: "service", forge: replaceCreqLine(2, "t=12:30")},
+		want:   []string{"encoded differently", "the reserved character ':' must be escaped there as %3A"}},
+	{name: "query plus as plus sign", request: "GET /?q=a+b HTTP/1.1\nHost:example.amazonaws.com\n",
+		client: explainClient{service: "service", forge: replaceCreqLine(2, "q=a%2Bb")},
+		want:   []string{"signed a '+' in the query as a plus sign"}},
+	{name: "path encoded once by the server", request: "GET /my%20file HTTP/1.1\nHost:example.execute-api.us-east-1.amazonaws.com\n",
+		client: explainClient{service: "execute-api"}, server: explainServer{s3: true},
+		want: []string{"The server used Amazon S3's path rule (`/my%20file`: encoded once", "(`/my%2520file`: encoded twice)"}},
+	{name: "path encoded once, hash only", request: "GET /my%20file HTTP/1.1\nHost:example.execute-api.us-east-1.amazonaws.com\n",
+		client: explainClient{service: "execute-api"}, server: explainServer{s3: true, format: "sts-only"},
+		want: []string{"is reproduced, and hashes to the hash in the server's string to sign", "encoded once"}},
+	{name: "path encoded twice by the client", request: explainGetS3Space,
+		client: explainClient{service: "s3", forge: replaceCreqLine(1, "/bucket/my%2520file")},
+		want:   []string{"The client signed the path by the rule of services other than Amazon S3", "encoded twice"}},
+	{name: "header white space collapsed", request: explainPutMeta,
+		client: explainClient{service: "s3", forge: replaceOnce("x-amz-meta-a:a b\n", "x-amz-meta-a:a  b\n")},
+		want:   []string{"Header `x-amz-meta-a` value has a double space that the server collapsed"}},
+	{name: "host changed by a proxy", request: explainGetQuery, client: explainClient{service: "service"},
+		receive: replaceOnce("Host:example.amazonaws.com", "Host:example.amazonaws.com:8443"),
+		want:    []string{"Header `host` was signed as `example.amazonaws.com`, but the server received a different value: `example.amazonaws.com:8443`", "ports differ"}},
+	{name: "content type changed by a proxy", request: explainPostJSON, client: explainClient{service: "service"},
+		receive: replaceOnce("Content-Type:application/json", "Content-Type:application/json; charset=utf-8"),
+		want:    []string{"Header `content-type` was signed as `application/json`, but the server received a different value"}},
+	{name: "header dropped by a proxy", request: explainPutMeta, client: explainClient{service: "s3"},
+		receive: replaceOnce("X-Amz-Meta-A:a  b\n", ""),
+		want:    []string{"Header `x-amz-meta-a` was signed (`a b`), but the server did not receive it"}},
+	{name: "server in another region", request: explainGetQuery, client: explainClient{service: "service"},
+		receive: replaceOnce("/us-east-1/", "/eu-west-1/"),
+		want:    []string{"The server used region eu-west-1; the request was signed for region us-east-1", "--region eu-west-1"}},
+	{name: "server for another service", request: explainGetQuery, client: explainClient{service: "service"},
+		receive: replaceOnce("/us-east-1/service/", "/us-east-1/execute-api/"),
+		want:    []string{"The server used service execute-api"}},
+	{name: "X-Amz-Date changed after signing", request: explainGetQuery, client: explainClient{service: "service"},
+		receive: replaceOnce("X-Amz-Date:20150830T123600Z", "X-Amz-Date:20150830T124100Z"),
+		want:    []string{"The server signed another time: `20150830T124100Z`", "It received X-Amz-Date `20150830T124100Z`"}},
+	{name: "body changed after signing", request: explainPostJSON, client: explainClient{service: "service"},
+		receive: replaceOnce(`{"a":1}`, `{"a": 1}`),
+		want:    []string{"The payload hash differs", "The body changed after signing"}},
+	{name: "presigned URL signed with a body hash", request: "GET /bucket/key HTTP/1.1\nHost:s3.amazonaws.com\n",
+		client: explainClient{service: "s3", presign: true, forge: replaceCreqLine(-1, sigv4.EmptySHA256)},
+		want:   []string{"The client signed the payload hash e3b0c44298fc... (the SHA-256 of an empty body), where the server uses UNSIGNED-PAYLOAD"}},
+	{name: "server holds another secret", request: explainGetQuery, client: explainClient{service: "service"},
+		server: explainServer{secret: "another/secret"},
+		want:   []string{"the signature is the right one for the secret access key found here for AKIDEXAMPLE: the server holds another secret"}},
+	{name: "method changed on the way", request: "POST / HTTP/1.1\nHost:example.amazonaws.com\n", client: explainClient{service: "service"},
+		receive: replaceOnce("POST ", "GET "),
+		want:    []string{"The server computed method GET; the request was signed as POST"}},
+	{name: "method, JSON error body", request: "POST / HTTP/1.1\nHost:example.amazonaws.com\n", client: explainClient{service: "service"},
+		receive: replaceOnce("POST ", "GET "), server: explainServer{format: "json"},
+		want: []string{"The server computed method GET"}},
+	{name: "method, query API error body", request: "POST / HTTP/1.1\nHost:example.amazonaws.com\n", client: explainClient{service: "service"},
+		receive: replaceOnce("POST ", "GET "), server: explainServer{format: "query"},
+		want: []string{"The server computed method GET"}},
+	{name: "trailing slash added by a proxy", request: "GET /items HTTP/1.1\nHost:example.amazonaws.com\n", client: explainClient{service: "service"},
+		receive: replaceOnce("GET /items ", "GET /items/ "),
+		want:    []string{"The server received the path with a trailing slash (`/items/`)"}},
+}
+
+// exchange is what the client sent and what the server answered.
+func (tc causeCase) exchange(t testing.TB) (sent, answer string) {
+	sent = tc.client.sign(t, tc.request)
+	received := sent
+	if tc.receive != nil {
+		if received = tc.receive(sent); received == sent {
+			t.Fatalf("the way to the server changes nothing in\n%s", sent)
+		}
+	}
+	return sent, tc.server.answer(t, received)
+}
+
 func TestExplainCauses(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		request string
-		client  explainClient
-		receive func(sent string) string // what the way to the server makes of the request
-		server  explainServer
-		want    []string
-	}{
-		{name: "query not sorted", request: explainGetQuery,
-			client: explainClient{service: "service", forge: replaceCreqLine(2, "b=2&a=1")},
-			want:   []string{"The client signed the query parameters in the order they were sent (`b=2&a=1`), not sorted by name (`a=1&b=2`)"}},
-		{name: "query space as plus", request: "GET /?q=a+b HTTP/1.1\nHost:example.amazonaws.com\n",
-			client: explainClient{service: "service", forge: replaceCreqLine(2, "q=a+b")},
-			want:   []string{"query parameter `q` encoded differently", "a space is %20 there, not '+'"}},
-		{name: "query reserved character unencoded", request: "GET /?t=12:30 HTTP/1.1\nHost:example.amazonaws.com\n",
-			client: explainClient{service: "service", forge: replaceCreqLine(2, "t=12:30")},
-			want:   []string{"encoded differently", "the reserved character ':' must be escaped there as %3A"}},
-		{name: "query plus as plus sign", request: "GET /?q=a+b HTTP/1.1\nHost:example.amazonaws.com\n",
-			client: explainClient{service: "service", forge: replaceCreqLine(2, "q=a%2Bb")},
-			want:   []string{"signed a '+' in the query as a plus sign"}},
-		{name: "path encoded once by the server", request: "GET /my%20file HTTP/1.1\nHost:example.execute-api.us-east-1.amazonaws.com\n",
-			client: explainClient{service: "execute-api"}, server: explainServer{s3: true},
-			want: []string{"The server used Amazon S3's path rule (`/my%20file`: encoded once", "(`/my%2520file`: encoded twice)"}},
-		{name: "path encoded once, hash only", request: "GET /my%20file HTTP/1.1\nHost:example.execute-api.us-east-1.amazonaws.com\n",
-			client: explainClient{service: "execute-api"}, server: explainServer{s3: true, format: "sts-only"},
-			want: []string{"is reproduced, and hashes to the hash in the server's string to sign", "encoded once"}},
-		{name: "path encoded twice by the client", request: explainGetS3Space,
-			client: explainClient{service: "s3", forge: replaceCreqLine(1, "/bucket/my%2520file")},
-			want:   []string{"The client signed the path by the rule of services other than Amazon S3", "encoded twice"}},
-		{name: "header white space collapsed", request: explainPutMeta,
-			client: explainClient{service: "s3", forge: replaceOnce("x-amz-meta-a:a b\n", "x-amz-meta-a:a  b\n")},
-			want:   []string{"Header `x-amz-meta-a` value has a double space that the server collapsed"}},
-		{name: "host changed by a proxy", request: explainGetQuery, client: explainClient{service: "service"},
-			receive: replaceOnce("Host:example.amazonaws.com", "Host:example.amazonaws.com:8443"),
-			want:    []string{"Header `host` was signed as `example.amazonaws.com`, but the server received a different value: `example.amazonaws.com:8443`", "ports differ"}},
-		{name: "content type changed by a proxy", request: explainPostJSON, client: explainClient{service: "service"},
-			receive: replaceOnce("Content-Type:application/json", "Content-Type:application/json; charset=utf-8"),
-			want:    []string{"Header `content-type` was signed as `application/json`, but the server received a different value"}},
-		{name: "header dropped by a proxy", request: explainPutMeta, client: explainClient{service: "s3"},
-			receive: replaceOnce("X-Amz-Meta-A:a  b\n", ""),
-			want:    []string{"Header `x-amz-meta-a` was signed (`a b`), but the server did not receive it"}},
-		{name: "server in another region", request: explainGetQuery, client: explainClient{service: "service"},
-			receive: replaceOnce("/us-east-1/", "/eu-west-1/"),
-			want:    []string{"The server used region eu-west-1; the request was signed for region us-east-1", "--region eu-west-1"}},
-		{name: "server for another service", request: explainGetQuery, client: explainClient{service: "service"},
-			receive: replaceOnce("/us-east-1/service/", "/us-east-1/execute-api/"),
-			want:    []string{"The server used service execute-api"}},
-		{name: "X-Amz-Date changed after signing", request: explainGetQuery, client: explainClient{service: "service"},
-			receive: replaceOnce("X-Amz-Date:20150830T123600Z", "X-Amz-Date:20150830T124100Z"),
-			want:    []string{"The server signed another time: `20150830T124100Z`", "It received X-Amz-Date `20150830T124100Z`"}},
-		{name: "body changed after signing", request: explainPostJSON, client: explainClient{service: "service"},
-			receive: replaceOnce(`{"a":1}`, `{"a": 1}`),
-			want:    []string{"The payload hash differs", "The body changed after signing"}},
-		{name: "presigned URL signed with a body hash", request: "GET /bucket/key HTTP/1.1\nHost:s3.amazonaws.com\n",
-			client: explainClient{service: "s3", presign: true, forge: replaceCreqLine(-1, sigv4.EmptySHA256)},
-			want:   []string{"The client signed the payload hash e3b0c44298fc... (the SHA-256 of an empty body), where the server uses UNSIGNED-PAYLOAD"}},
-		{name: "server holds another secret", request: explainGetQuery, client: explainClient{service: "service"},
-			server: explainServer{secret: "another/secret"},
-			want:   []string{"the signature is the right one for the secret access key found here for AKIDEXAMPLE: the server holds another secret"}},
-		{name: "method changed on the way", request: "POST / HTTP/1.1\nHost:example.amazonaws.com\n", client: explainClient{service: "service"},
-			receive: replaceOnce("POST ", "GET "),
-			want:    []string{"The server computed method GET; the request was signed as POST"}},
-		{name: "method, JSON error body", request: "POST / HTTP/1.1\nHost:example.amazonaws.com\n", client: explainClient{service: "service"},
-			receive: replaceOnce("POST ", "GET "), server: explainServer{format: "json"},
-			want: []string{"The server computed method GET"}},
-		{name: "method, query API error body", request: "POST / HTTP/1.1\nHost:example.amazonaws.com\n", client: explainClient{service: "service"},
-			receive: replaceOnce("POST ", "GET "), server: explainServer{format: "query"},
-			want: []string{"The server computed method GET"}},
-		{name: "trailing slash added by a proxy", request: "GET /items HTTP/1.1\nHost:example.amazonaws.com\n", client: explainClient{service: "service"},
-			receive: replaceOnce("GET /items ", "GET /items/ "),
-			want:    []string{"The server received the path with a trailing slash (`/items/`)"}},
-	} {
+	for _, tc := range causeCases {
 		t.Run(tc.name, func(t *testing.T) {
 			explainEnv(t)
-			sent := tc.client.sign(t, tc.request)
-			received := sent
-			if tc.receive != nil {
-				if received = tc.receive(sent); received == sent {
-					t.Fatalf("the way to the server changes nothing in\n%s", sent)
-				}
-			}
-			out, errOut, code := explainRun(t, sent, tc.server.answer(t, received))
+			sent, answer := tc.exchange(t)
+			out, errOut, code := explainRun(t, sent, answer)
 			if code != 0 {
 				t.Fatalf("exit %d: %s%s", code, out, errOut)
 			}

@@ -36,7 +36,7 @@ type command struct {
 // before, between or after the flags, as curl takes them.
 type runFunc func(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 
-var commands = []*command{signCommand, verifyCommand, curlCommand, presignCommand, explainCommand, keysCommand, serveCommand, proxyCommand, authorityCommand, postPolicyCommand}
+var commands = []*command{signCommand, verifyCommand, curlCommand, presignCommand, explainCommand, debugCommand, keysCommand, serveCommand, proxyCommand, authorityCommand, postPolicyCommand}
 
 const usage = `sigv4 signs, sends and verifies requests with AWS Signature Version 4,
 and explains why a signature does not match.

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sigv4/sigv4"
+	"github.com/sigv4/sigv4/internal/debugpage"
+)
+
+// TestDebugPageBrowser: headless Chromium loads the debugger page from
+// "sigv4 debug" (the server explains; the secret stays in the page, which
+// signs the candidates itself) and from the file "sigv4 debug --write"
+// makes (WebAssembly, with the network off), pastes every case explain is
+// tested on with the server's answer and the secret, and finds explain's
+// cause on the page; the official suite's get-vanilla shows the suite's
+// signature and the library's signing key. Every field has a label, text
+// has 4.5:1 contrast, the keyboard alone explains, and the server never
+// receives the secret. Screenshots of three cases go to
+// $SIGV4_SCREENSHOTS if set.
+func TestDebugPageBrowser(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		missingTool(t, "chromium (apt-get install -y chromium)")
+	}
+	nodeDir, _ := filepath.Abs(filepath.Join("..", "..", "interop", "node"))
+	if _, err := os.Stat(filepath.Join(nodeDir, "node_modules", "playwright-core")); err != nil {
+		missingTool(t, "playwright-core (npm ci --prefix interop/node)")
+	}
+	explainEnv(t)
+	type pageCase struct {
+		Name    string `json:"name"`
+		Request string `json:"request"`
+		Error   string `json:"error"`
+		Secret  string `json:"secret"`
+		Service string `json:"service"`
+		Shot    string `json:"shot,omitempty"`
+		want    []string
+	}
+	var cases []pageCase
+	shots := map[string]string{"query not sorted": "debug-query-not-sorted.png", "host changed by a proxy": "debug-host-changed.png",
+		"server holds another secret": "debug-another-secret.png"}
+	for _, tc := range causeCases {
+		sent, answer := tc.exchange(t)
+		cases = append(cases, pageCase{Name: tc.name, Request: sent, Error: answer, Secret: explainSecret, Shot: shots[tc.name], want: tc.want})
+	}
+	vanilla, err := os.ReadFile(filepath.Join("..", "..", "testdata", "aws-sig-v4-test-suite", "v4", "get-vanilla", "header-signed-request.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	suiteSig, err := os.ReadFile(filepath.Join("..", "..", "testdata", "aws-sig-v4-test-suite", "v4", "get-vanilla", "header-signature.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := sigv4.DeriveSigningKey(explainSecret, sigv4.Scope{Date: "20150830", Region: "us-east-1", Service: "service"})
+	cases = append(cases, pageCase{Name: "official get-vanilla", Request: string(vanilla), Secret: explainSecret,
+		want: []string{"correctly signed", strings.TrimSpace(string(suiteSig)), hex.EncodeToString(key[:]), "the same, correct for this secret"}})
+	dir := t.TempDir()
+	casesFile := filepath.Join(dir, "cases.json")
+	data, _ := json.Marshal(cases)
+	os.WriteFile(casesFile, data, 0o600)
+	shotDir := os.Getenv("SIGV4_SCREENSHOTS")
+	if shotDir == "" {
+		shotDir = dir
+	}
+
+	var mu sync.Mutex
+	var leaked bool
+	pages := debugpage.Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if bytes.Contains(body, []byte(explainSecret)) || strings.Contains(r.URL.RawQuery, "secret") {
+			mu.Lock()
+			leaked = true
+			mu.Unlock()
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		pages.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	standalone := filepath.Join(dir, "sigv4-debug.html")
+	if err := (&debugOptions{write: standalone, source: filepath.Join("..", "..")}).writePage(io.Discard); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, mode := range []struct{ name, url, offline, want string }{
+		{"server", srv.URL + "/", "0", "server"},
+		{"file", "file://" + standalone, "1", "wasm"},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			cmd := exec.Command("node", filepath.Join(nodeDir, "debug_page.js"), mode.url, casesFile, shotDir, mode.offline)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("node debug_page.js: %v\n%s%s", err, out, stderr.Bytes())
+			}
+			var got struct {
+				Mode    string
+				Results []struct {
+					Name, Status, Text string
+					Marked             int
+				}
+				A11y struct {
+					Unlabelled, LowContrast []string
+					Keyboard                struct {
+						Order   []string
+						Focused string
+						Found   int
+					}
+				}
+				Errors []string
+			}
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			if got.Mode != mode.want || len(got.Errors) > 0 {
+				t.Errorf("mode %q, page errors %q", got.Mode, got.Errors)
+			}
+			for i, r := range got.Results {
+				flat := strings.Join(strings.Fields(r.Text), " ")
+				for _, want := range cases[i].want {
+					if !strings.Contains(flat, want) {
+						t.Errorf("%s: the page lacks %q; it shows %s\n%s", r.Name, want, r.Status, r.Text)
+					}
+				}
+			}
+			if a := got.A11y; len(a.Unlabelled) > 0 || len(a.LowContrast) > 0 || a.Keyboard.Found == 0 || a.Keyboard.Focused != "result" {
+				t.Errorf("accessibility: unlabelled %q, low contrast %q, keyboard %+v", a.Unlabelled, a.LowContrast, a.Keyboard)
+			}
+		})
+	}
+	if leaked {
+		t.Error("the server received the secret")
+	}
+}
