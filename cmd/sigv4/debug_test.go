@@ -64,6 +64,13 @@ func TestDebugPageBrowser(t *testing.T) {
 	key := sigv4.DeriveSigningKey(explainSecret, sigv4.Scope{Date: "20150830", Region: "us-east-1", Service: "service"})
 	cases = append(cases, pageCase{Name: "official get-vanilla", Request: string(vanilla), Secret: explainSecret,
 		want: []string{"correctly signed", strings.TrimSpace(string(suiteSig)), hex.EncodeToString(key[:]), "the same, correct for this secret"}})
+	query, err := os.ReadFile(filepath.Join("..", "..", "testdata", "aws-sig-v4-test-suite", "v4", "get-vanilla", "query-signed-request.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(query), "\n")
+	cases = append(cases, pageCase{Name: "presigned URL alone", Request: "https://example.amazonaws.com" + strings.Fields(line)[1], Secret: explainSecret,
+		Shot: "debug-presigned-url.png", want: []string{"correctly signed", "presigned URL", "Expired at 2015-08-30T13:36:00Z", "X-Amz-Expires 3600"}})
 	dir := t.TempDir()
 	casesFile := filepath.Join(dir, "cases.json")
 	data, _ := json.Marshal(cases)
@@ -128,6 +135,9 @@ func TestDebugPageBrowser(t *testing.T) {
 			}
 			for i, r := range got.Results {
 				flat := strings.Join(strings.Fields(r.Text), " ")
+				if strings.Contains(r.Text, "(left) and") && r.Marked == 0 {
+					t.Errorf("%s: a difference side by side, but no line marked", r.Name)
+				}
 				for _, want := range cases[i].want {
 					if !strings.Contains(flat, want) {
 						t.Errorf("%s: the page lacks %q; it shows %s\n%s", r.Name, want, r.Status, r.Text)

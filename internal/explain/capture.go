@@ -42,6 +42,8 @@ func parseCapture(data []byte, entry int) (*capture, error) {
 		return parseHAR(trimmed, entry)
 	case isTrace(data):
 		return parseTrace(data)
+	case isURL(trimmed):
+		return urlRequest(string(bytes.TrimSpace(trimmed)))
 	}
 	if len(data) > httpfile.MaxSize {
 		return nil, errors.New("the request file is too large")
@@ -51,6 +53,31 @@ func parseCapture(data []byte, entry int) (*capture, error) {
 		return nil, err
 	}
 	return &capture{file: f}, nil
+}
+
+// isURL: a presigned URL pasted alone, on one line.
+func isURL(data []byte) bool {
+	line := bytes.TrimSpace(data)
+	return (bytes.HasPrefix(line, []byte("https://")) || bytes.HasPrefix(line, []byte("http://"))) && !bytes.ContainsAny(line, " \t\r\n")
+}
+
+// urlRequest is the GET that a URL pasted alone stands for, as a browser
+// or curl sends it.
+func urlRequest(u string) (*capture, error) {
+	scheme, rest, _ := strings.Cut(u, "://")
+	rest, _, _ = strings.Cut(rest, "#")
+	host, target := rest, "/"
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		host, target = rest[:i], rest[i:]
+		if target[0] == '?' {
+			target = "/" + target
+		}
+	}
+	if host == "" {
+		return nil, fmt.Errorf("the URL %q has no host", u)
+	}
+	f := &httpfile.File{Method: "GET", Target: target, Proto: "HTTP/1.1", Headers: []httpfile.Field{{Name: "Host", Value: host}}}
+	return &capture{file: f, notes: []string{"A URL alone: explained as the GET a browser or curl sends for it (" + scheme + ")."}}, nil
 }
 
 // isTrace: a line that starts with "> " (curl -v's request lines).

@@ -159,3 +159,39 @@ func sigOf(t *testing.T, request string) string {
 
 var _ = hmac.New
 var _ = sha256.New
+
+// TestPresignedURLAlone: a presigned URL pasted alone is explained as its
+// GET: its parameters, its expiry, correctly signed for the suite's
+// secret; its signature changed, it is not.
+func TestPresignedURLAlone(t *testing.T) {
+	const secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+	signed, err := os.ReadFile(filepath.Join(suiteDir, "get-vanilla", "query-signed-request.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(signed), "\n")
+	target := strings.Fields(line)[1]
+	url := "https://example.amazonaws.com" + target
+	creds := func(akid string) (Credentials, error) { return Credentials{AccessKeyID: akid, SecretAccessKey: secret}, nil }
+	r, err := Explain(Input{Request: []byte(url + "\n"), Credentials: creds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := r.View()
+	p := v.Request.Presigned
+	if p == nil || p.Seconds != 3600 || p.Signed != "2015-08-30T12:36:00Z" || p.ExpiresAt != "2015-08-30T13:36:00Z" || len(p.Params) != 6 {
+		t.Fatalf("presigned view %+v", p)
+	}
+	if !strings.Contains(r.Cause(), "correctly signed") || v.Steps.Match == nil || !*v.Steps.Match {
+		t.Errorf("cause %q, match %v", r.Cause(), v.Steps.Match)
+	}
+	i := strings.Index(url, "X-Amz-Signature=") + len("X-Amz-Signature=")
+	flip := "0"
+	if url[i] == '0' {
+		flip = "1"
+	}
+	tampered := url[:i] + flip + url[i+1:]
+	if r, err = Explain(Input{Request: []byte(tampered), Credentials: creds}); err != nil || strings.Contains(r.Cause(), "correctly signed") {
+		t.Errorf("tampered: %v, %q", err, r.Cause())
+	}
+}

@@ -42,7 +42,7 @@ async function main() {
       const r = await page.evaluate(() => ({
         status: document.getElementById('status').textContent,
         text: document.getElementById('out').innerText,
-        marked: document.querySelectorAll('.diff .del, .diff .add').length,
+        marked: document.querySelectorAll('table.side td.del, table.side td.add').length,
       }));
       if (c.shot) await page.screenshot({ path: path.join(shotDir, c.shot), fullPage: true });
       results.push({ name: c.name, ...r });
