@@ -172,7 +172,9 @@ func TestPresignedURLAlone(t *testing.T) {
 	line, _, _ := strings.Cut(string(signed), "\n")
 	target := strings.Fields(line)[1]
 	url := "https://example.amazonaws.com" + target
-	creds := func(akid string) (Credentials, error) { return Credentials{AccessKeyID: akid, SecretAccessKey: secret}, nil }
+	creds := func(akid string) (Credentials, error) {
+		return Credentials{AccessKeyID: akid, SecretAccessKey: secret}, nil
+	}
 	r, err := Explain(Input{Request: []byte(url + "\n"), Credentials: creds})
 	if err != nil {
 		t.Fatal(err)
