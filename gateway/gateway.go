@@ -169,6 +169,12 @@ type Config struct {
 	// clients sign for ("s3", "sts", ...).
 	Verifier *sigv4.Verifier
 
+	// RecentFailures is how many refused requests AdminHandler's
+	// /failures page keeps (no secret, signature, token or body of
+	// theirs), each explained as it happened where a budget of 10 a
+	// second allows; 0 keeps none and serves no such page.
+	RecentFailures int
+
 	// Upstream is where verified requests go: scheme, host and an optional
 	// path prefix, with no query. Nil means the built-in whoami service, which answers
 	// STS GetCallerIdentity and, to anything else, the verified identity
@@ -298,6 +304,7 @@ const (
 // is safe for concurrent use.
 type Gateway struct {
 	verifier    *sigv4.Verifier
+	failures    *failureRing // nil: not kept
 	proxy       *httputil.ReverseProxy
 	postRaw     bool // Config.PostPolicy is PostPassthrough
 	routes      map[string]route
@@ -411,6 +418,9 @@ func New(cfg Config) (*Gateway, error) {
 		ModifyResponse: g.modifyResponse,
 		ErrorHandler:   g.proxyError,
 		ErrorLog:       slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+	}
+	if cfg.RecentFailures > 0 {
+		g.failures = newFailureRing(cfg.RecentFailures)
 	}
 	return g, nil
 }
@@ -616,6 +626,9 @@ func (g *Gateway) reject(x *exchange, e *sigv4.Error) {
 	x.raw.charge = nil // what is drained is not kept
 	if x.close || !drain(x) {
 		x.w.Header().Set("Connection", "close")
+	}
+	if g.failures != nil && e != errSlowDown {
+		g.recordFailure(x, e)
 	}
 	writeError(x.w, x.req, e, x.id, g.errorStyle(x))
 }

@@ -60,7 +60,7 @@ type upstream struct {
 	conns map[net.Conn]http.ConnState
 }
 
-func newUpstream(t *testing.T) *upstream {
+func newUpstream(t testing.TB) *upstream {
 	u := &upstream{conns: make(map[net.Conn]http.ConnState)}
 	u.Server = httptest.NewUnstartedServer(http.HandlerFunc(u.serve))
 	u.Config.ConnState = func(c net.Conn, s http.ConnState) {
@@ -140,7 +140,7 @@ type env struct {
 
 // newEnv starts an env; cfg.Verifier, Upstream (without Routes),
 // Transport and Logger are filled in unless set.
-func newEnv(t *testing.T, cfg gateway.Config) *env {
+func newEnv(t testing.TB, cfg gateway.Config) *env {
 	t.Helper()
 	e := &env{up: newUpstream(t), logs: &syncBuffer{}}
 	if cfg.Verifier == nil {

@@ -3,8 +3,10 @@ package gateway
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"testing"
 	"testing/iotest"
 
@@ -186,5 +188,43 @@ func TestBlocks(t *testing.T) {
 			}
 			b.release()
 		}
+	}
+}
+
+// TestRedactTokens: a session token leaves a kept canonical request, in
+// a header or in a presigned URL's query; nothing else changes.
+func TestRedactTokens(t *testing.T) {
+	creq := "GET\n/k\nX-Amz-Credential=AK%2F20150830&X-Amz-Security-Token=SECRETTOKEN%2B%3D&X-Amz-SignedHeaders=host\nhost:h\nx-amz-security-token:SECRETTOKEN+=\n\nhost;x-amz-security-token\nUNSIGNED-PAYLOAD"
+	got := redactTokens(creq)
+	want := "GET\n/k\nX-Amz-Credential=AK%2F20150830&X-Amz-Security-Token=(redacted)&X-Amz-SignedHeaders=host\nhost:h\nx-amz-security-token:(redacted)\n\nhost;x-amz-security-token\nUNSIGNED-PAYLOAD"
+	if got != want {
+		t.Errorf("redactTokens:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestFailureRingBounded: the ring holds its capacity at most, under
+// concurrent adds, the newest first; an ID that left it is not found.
+func TestFailureRingBounded(t *testing.T) {
+	r := newFailureRing(100)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 1000 {
+				r.add(Failure{Code: fmt.Sprint(g, i)})
+			}
+		}()
+	}
+	wg.Wait()
+	list := r.list()
+	if len(list) != 100 || list[0].ID != 7999 || list[99].ID != 7900 {
+		t.Fatalf("%d kept, newest %d, oldest %d", len(list), list[0].ID, list[len(list)-1].ID)
+	}
+	if _, ok := r.get(7899); ok {
+		t.Error("an ID that left the ring is found")
+	}
+	if f, ok := r.get(7950); !ok || f.ID != 7950 {
+		t.Errorf("get(7950) = %+v, %v", f, ok)
 	}
 }

@@ -141,6 +141,9 @@ func (g *Gateway) AdminHandler() http.Handler {
 		}
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.gatherer, promhttp.HandlerOpts{}))
+	if g.failures != nil {
+		g.adminFailures(mux)
+	}
 	return mux
 }
 

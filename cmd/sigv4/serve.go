@@ -96,7 +96,11 @@ sets them. SECURITY.md, in the source repository, says what the gateway
 guarantees an upstream, what it does not, and how to choose these limits.
 
 /healthz and /metrics (Prometheus) are served on --admin, not on the
-gateway's listener, where every path belongs to the upstream.
+gateway's listener, where every path belongs to the upstream; so is
+/failures, the last --recent-failures requests the gateway refused (access
+key, time, code, the canonical request it computed; no secret, signature,
+token or body), each explained as it was refused and opening in the
+signing debugger (/debug/).
 
 Flags:
 `,
@@ -122,7 +126,8 @@ const defaultMaxConnsPerIP = defaultMaxConns / 8
 func serveFlags(fs *flag.FlagSet) *serveOptions {
 	o := &serveOptions{maxBuffered: gateway.DefaultMaxBuffered, maxTemp: gateway.DefaultMaxTempBytes}
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to serve on")
-	fs.StringVar(&o.admin, "admin", "127.0.0.1:9090", "address of /healthz and /metrics (empty: none)")
+	fs.StringVar(&o.admin, "admin", "127.0.0.1:9090", "address of /healthz, /metrics and /failures, the last refused requests each explained, with the signing debugger at /debug/ (empty: none)")
+	fs.IntVar(&o.recentFailures, "recent-failures", gateway.DefaultRecentFailures, "how many refused requests /failures keeps, on --admin (0: none)")
 	fs.Var(&o.upstreams, "upstream", "send the requests signed for SERVICE (or all) to `[SERVICE=]URL`, or to whoami; repeatable (default: all to whoami)")
 	fs.StringVar(&o.store, "store", "sqlite:./sigv4.db", "credential store")
 	fs.StringVar(&o.regions, "region", "us-east-1", "regions accepted in signatures, comma-separated, or *")
@@ -163,6 +168,7 @@ func serveFlags(fs *flag.FlagSet) *serveOptions {
 
 type serveOptions struct {
 	listen, admin, store, regions, services  string
+	recentFailures                           int
 	tlsCert, tlsKey, errorFormat, tempDir    string
 	upstreams, websocket, forwardHeaders     stringList
 	vhostDomains                             stringList
@@ -320,8 +326,13 @@ func (o *serveOptions) gateway(keys sigv4.KeySource, stats func() (uint64, uint6
 	case o.replay != "":
 		return nil, fmt.Errorf("--replay %q: want memory or redis://HOST:PORT/DB: %w", o.replay, errUsage)
 	}
+	failures := o.recentFailures
+	if o.admin == "" {
+		failures = 0 // the page is on the admin listener only
+	}
 	return gateway.New(gateway.Config{
-		Replay: cache, ReplayPresigned: o.replayPresigned, ReplayFailOpen: o.replayFailOpen,
+		RecentFailures: failures,
+		Replay:         cache, ReplayPresigned: o.replayPresigned, ReplayFailOpen: o.replayFailOpen,
 		PostPolicy: o.postPolicy, KeysHealth: o.keysHealth, KeysNotifyLag: o.keysLag,
 		Verifier: v, Routes: routes, PreserveHost: o.preserveHost, ErrorFormat: format,
 		Logger: log, KeyCacheStats: stats, IdleTimeout: o.idleTimeout,

@@ -218,3 +218,31 @@ func (r *Report) comparisons() []Comparison {
 	}
 	return out
 }
+
+// ServerView is the view of a request a server refused, from what the
+// server computed (its canonical request and string to sign) without the
+// request's signature: what the gateway's admin page shows of its recent
+// failures. finding is what explain made of the request when it was
+// refused, if anything.
+func ServerView(method, target, accessKeyID, code, message, creq, sts string, finding Finding) View {
+	v := View{Request: RequestView{Method: method, Target: target, AccessKeyID: accessKeyID, Form: "as the gateway received it"}, Server: code}
+	lines := strings.Split(sts, "\n")
+	if len(lines) == 4 {
+		v.Request.Date, v.Request.Scope = lines[1], strings.TrimSuffix(lines[2], "/"+canonical.Terminal)
+	}
+	if creq != "" {
+		st := &Steps{Canonical: creq, Hash: hashHex(creq), StringToSign: sts, Scope: v.Request.Scope + "/" + canonical.Terminal}
+		if c, ok := parseCreq(creq); ok {
+			st.Parts = []Param{{"HTTP method", c.method}, {"canonical URI", c.path}, {"canonical query string", c.query},
+				{"canonical headers", strings.Join(c.headers, "\n")}, {"signed headers", c.signed}, {"payload hash", c.payload}}
+		}
+		v.Steps = st
+		v.Compare = []Comparison{{Title: "canonical request", Ours: "the gateway's", Same: true, Lines: diffLines(creq, creq)},
+			{Title: "string to sign", Ours: "the gateway's", Same: true, Lines: diffLines(sts, sts)}}
+	}
+	if finding.Cause == "" {
+		finding = Finding{Cause: "The gateway refused the request: " + code + ": " + message, Fix: "Fix what the message names, then sign again."}
+	}
+	v.Findings = []Finding{finding}
+	return v
+}
