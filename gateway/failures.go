@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"html/template"
 	"net/http"
 	"regexp"
@@ -49,6 +50,7 @@ type Failure struct {
 	// key of its scope, what the client signed instead.
 	Cause string `json:"cause,omitempty"`
 	Fix   string `json:"fix,omitempty"`
+	Note  string `json:"note,omitempty"` // why it was not explained
 }
 
 // failureRing keeps the last failures, bounded.
@@ -124,8 +126,11 @@ func (g *Gateway) recordFailure(x *exchange, e *sigv4.Error) {
 	f := Failure{Time: x.start.UTC(), RequestID: x.id, AccessKeyID: accessKeyID(x), Code: e.Code, Message: e.Message,
 		Method: x.req.Method, Path: x.req.URL.Path}
 	if e.Code == sigv4.ErrSignatureDoesNotMatch.Code {
-		if g.failures.allow(time.Now()) {
-			f.Cause, f.Fix = g.explainFailure(x, e)
+		switch {
+		case !g.failures.allow(time.Now()):
+			f.Note = fmt.Sprintf("Not explained when refused: more than %d failures a second came.", analysesPerSecond)
+		default:
+			f.Cause, f.Fix, f.Note = g.explainFailure(x, e)
 		}
 		f.CanonicalRequest, f.StringToSign = redactTokens(e.CanonicalRequest), e.StringToSign
 	}
@@ -135,23 +140,20 @@ func (g *Gateway) recordFailure(x *exchange, e *sigv4.Error) {
 // explainFailure asks explain what the client signed, with the signing
 // key of the request's scope: the gateway's key source gives it, and the
 // signature is checked against each string to sign explain tries.
-func (g *Gateway) explainFailure(x *exchange, e *sigv4.Error) (cause, fix string) {
+func (g *Gateway) explainFailure(x *exchange, e *sigv4.Error) (cause, fix, note string) {
 	if x.req.ContentLength != 0 && x.req.Header.Get("X-Amz-Content-Sha256") == "" {
-		return "", "" // the body's hash is needed, and the body is not kept
+		return "", "", "Not explained: the request's body is not kept, and its hash is not declared."
 	}
 	lines := strings.Split(e.StringToSign, "\n")
-	if len(lines) != 4 {
-		return "", ""
-	}
-	parts := strings.Split(lines[2], "/")
-	if len(parts) != 4 {
-		return "", ""
+	parts := strings.Split(lines[min(2, len(lines)-1)], "/")
+	if len(lines) != 4 || len(parts) != 4 {
+		return "", "", ""
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	key, _, err := g.verifier.Keys.SigningKey(ctx, e.AccessKeyID, sigv4.Scope{Date: parts[0], Region: parts[1], Service: parts[2]})
 	if err != nil {
-		return "", ""
+		return "", "", "Not explained: the signing key of its scope is not at hand."
 	}
 	provided := e.SignatureProvided
 	signs := func(sts string) bool {
@@ -167,9 +169,9 @@ func (g *Gateway) explainFailure(x *exchange, e *sigv4.Error) (cause, fix string
 		StringToSign: e.StringToSign, SignatureProvided: provided, CanonicalRequest: e.CanonicalRequest})
 	r, err := explain.Explain(explain.Input{Request: requestHead(x.req), Error: answer, Signs: signs, S3: g.verifier.S3})
 	if err != nil {
-		return "", ""
+		return "", "", "Not explained: " + err.Error()
 	}
-	return r.Cause(), r.Fix()
+	return r.Cause(), r.Fix(), ""
 }
 
 // requestHead is the request line and headers as the gateway received
@@ -206,7 +208,7 @@ p.hint { color: #595959; }
 <h1>Recent failures</h1>
 <p class="hint">The last {{.Cap}} requests the gateway refused, newest first ({{len .List}} kept): no secret, no signature, no session token, no body. Open one to see it step by step.</p>
 <table><thead><tr><th scope="col">time (UTC)</th><th scope="col">access key</th><th scope="col">code</th><th scope="col">request</th><th scope="col">cause</th></tr></thead><tbody>
-{{range .List}}<tr><td>{{.Time.Format "2006-01-02 15:04:05"}}</td><td class="m">{{.AccessKeyID}}</td><td>{{.Code}}</td><td class="m"><a href="debug/?failure={{.ID}}">{{.Method}} {{.Path}}</a></td><td>{{.Cause}}</td></tr>
+{{range .List}}<tr><td>{{.Time.Format "2006-01-02 15:04:05"}}</td><td class="m">{{.AccessKeyID}}</td><td>{{.Code}}</td><td class="m"><a href="debug/?failure={{.ID}}">{{.Method}} {{.Path}}</a></td><td>{{.Cause}}{{if .Note}} <i>{{.Note}}</i>{{end}}</td></tr>
 {{end}}</tbody></table></body></html>
 `))
 
@@ -231,6 +233,9 @@ func (g *Gateway) adminFailures(mux *http.ServeMux) {
 		v := explain.ServerView(f.Method, f.Path, f.AccessKeyID, f.Code, f.Message, f.CanonicalRequest, f.StringToSign,
 			explain.Finding{Cause: f.Cause, Fix: f.Fix})
 		v.Notes = append(v.Notes, "Refused at "+f.Time.Format(time.RFC3339)+", request ID "+f.RequestID+".")
+		if f.Note != "" {
+			v.Notes = append(v.Notes, f.Note)
+		}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(debugpage.Response{View: &v})
 	})
