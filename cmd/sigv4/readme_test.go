@@ -54,7 +54,7 @@ func TestREADMECommands(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the README's commands failed: %v\n%s", err, out)
 	}
-	for _, want := range []string{`"Arn": "arn:aws:iam::000000000000:user/tourist"`, `"Principal":"arn:aws:iam::000000000000:user/tourist"`, "curl -g --path-as-is"} {
+	for _, want := range []string{`"Arn": "arn:aws:iam::000000000000:user/tourist"`, `"Principal":"arn:aws:iam::000000000000:user/tourist"`, "curl -g --path-as-is", "sigv4 debug: wrote sigv4-debug.html"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the output lacks %q:\n%s", want, out)
 		}
