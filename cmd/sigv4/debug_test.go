@@ -53,17 +53,29 @@ func TestDebugPageBrowser(t *testing.T) {
 		sent, answer := tc.exchange(t)
 		cases = append(cases, pageCase{Name: tc.name, Request: sent, Error: answer, Secret: explainSecret, Shot: shots[tc.name], want: tc.want})
 	}
-	vanilla, err := os.ReadFile(filepath.Join("..", "..", "testdata", "aws-sig-v4-test-suite", "v4", "get-vanilla", "header-signed-request.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	suiteSig, err := os.ReadFile(filepath.Join("..", "..", "testdata", "aws-sig-v4-test-suite", "v4", "get-vanilla", "header-signature.txt"))
+	// Every case of the official suite (but the one whose session token
+	// the server must take unsigned): the page shows the suite's signature
+	// and the library's signing key, derived in the page.
+	suite := filepath.Join("..", "..", "testdata", "aws-sig-v4-test-suite", "v4")
+	entries, err := os.ReadDir(suite)
 	if err != nil {
 		t.Fatal(err)
 	}
 	key := sigv4.DeriveSigningKey(explainSecret, sigv4.Scope{Date: "20150830", Region: "us-east-1", Service: "service"})
-	cases = append(cases, pageCase{Name: "official get-vanilla", Request: string(vanilla), Secret: explainSecret,
-		want: []string{"correctly signed", strings.TrimSpace(string(suiteSig)), hex.EncodeToString(key[:]), "the same, correct for this secret"}})
+	for _, c := range entries {
+		signed, err1 := os.ReadFile(filepath.Join(suite, c.Name(), "header-signed-request.txt"))
+		sig, err2 := os.ReadFile(filepath.Join(suite, c.Name(), "header-signature.txt"))
+		ctx, err3 := os.ReadFile(filepath.Join(suite, c.Name(), "context.json"))
+		if err1 != nil || err2 != nil || err3 != nil || strings.Contains(string(ctx), `"omit_session_token": true`) {
+			continue
+		}
+		service := ""
+		if strings.Contains(string(ctx), `"normalize": false`) {
+			service = "s3"
+		}
+		cases = append(cases, pageCase{Name: "official " + c.Name(), Request: string(signed), Secret: explainSecret, Service: service,
+			want: []string{strings.TrimSpace(string(sig)), hex.EncodeToString(key[:]), "the same, correct for this secret"}})
+	}
 	query, err := os.ReadFile(filepath.Join("..", "..", "testdata", "aws-sig-v4-test-suite", "v4", "get-vanilla", "query-signed-request.txt"))
 	if err != nil {
 		t.Fatal(err)
