@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -9,6 +10,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"regexp"
 	"sort"
@@ -16,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/internal/debugpage"
@@ -196,21 +199,59 @@ func requestHead(r *http.Request) []byte {
 	return []byte(b.String())
 }
 
-var failuresPage = template.Must(template.New("failures").Parse(`<!doctype html>
+const failuresHead = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,"><title>sigv4 serve: recent failures</title>
 <style>
 body { font: 16px/1.5 system-ui, sans-serif; color: #1a1a1a; margin: 0 auto; max-width: 80rem; padding: 1rem 1.5rem; }
 table { border-collapse: collapse; width: 100%; } th, td { text-align: left; vertical-align: top; padding: .25rem .5rem; border-bottom: 1px solid #c8c8c8; }
 td.m { font: 14px/1.4 ui-monospace, monospace; word-break: break-all; } a { color: #0b57d0; } :focus-visible { outline: 3px solid #0b57d0; }
-p.hint { color: #595959; }
+p.hint, i { color: #595959; }
 </style></head><body>
 <h1>Recent failures</h1>
-<p class="hint">The last {{.Cap}} requests the gateway refused, newest first ({{len .List}} kept): no secret, no signature, no session token, no body. Open one to see it step by step.</p>
-<table><thead><tr><th scope="col">time (UTC)</th><th scope="col">access key</th><th scope="col">code</th><th scope="col">request</th><th scope="col">cause</th></tr></thead><tbody>
-{{range .List}}<tr><td>{{.Time.Format "2006-01-02 15:04:05"}}</td><td class="m">{{.AccessKeyID}}</td><td>{{.Code}}</td><td class="m"><a href="debug/?failure={{.ID}}">{{.Method}} {{.Path}}</a></td><td>{{.Cause}}{{if .Note}} <i>{{.Note}}</i>{{end}}</td></tr>
-{{end}}</tbody></table></body></html>
-`))
+`
+
+// maxListedCause is how much of a cause the list shows; the failure's
+// own view has it whole.
+const maxListedCause = 160
+
+// writeFailuresPage writes the list, newest first, escaped.
+func writeFailuresPage(w io.Writer, capacity int, list []Failure) {
+	b := bufio.NewWriterSize(w, 64<<10)
+	b.WriteString(failuresHead)
+	fmt.Fprintf(b, "<p class=\"hint\">The last %d requests the gateway refused, newest first (%d kept): no secret, no signature, no session token, no body. Open one to see it step by step.</p>\n", capacity, len(list))
+	b.WriteString(`<table><thead><tr><th scope="col">time (UTC)</th><th scope="col">access key</th><th scope="col">code</th><th scope="col">request</th><th scope="col">cause</th></tr></thead><tbody>` + "\n")
+	var buf []byte
+	for _, f := range list {
+		buf = f.Time.AppendFormat(buf[:0], "2006-01-02 15:04:05")
+		b.WriteString("<tr><td>")
+		b.Write(buf)
+		b.WriteString(`</td><td class="m">`)
+		template.HTMLEscape(b, []byte(f.AccessKeyID))
+		b.WriteString("</td><td>")
+		template.HTMLEscape(b, []byte(f.Code))
+		b.WriteString(`</td><td class="m"><a href="debug/?failure=`)
+		b.WriteString(strconv.FormatUint(f.ID, 10))
+		b.WriteString(`">`)
+		template.HTMLEscape(b, []byte(f.Method+" "+f.Path))
+		b.WriteString("</a></td><td>")
+		cause := f.Cause
+		if len(cause) > maxListedCause {
+			n := maxListedCause
+			for n > 0 && !utf8.RuneStart(cause[n]) {
+				n--
+			}
+			cause = cause[:n] + "…"
+		}
+		template.HTMLEscape(b, []byte(cause))
+		if f.Note != "" {
+			b.WriteString("<i>not explained</i>")
+		}
+		b.WriteString("</td></tr>\n")
+	}
+	b.WriteString("</tbody></table></body></html>\n")
+	b.Flush()
+}
 
 // adminFailures serves the failures page, each failure as the
 // debugger's view (JSON), and the debugger itself.
@@ -218,10 +259,7 @@ func (g *Gateway) adminFailures(mux *http.ServeMux) {
 	mux.HandleFunc("GET /failures", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
-		failuresPage.Execute(w, struct {
-			Cap  int
-			List []Failure
-		}{cap(g.failures.buf), g.failures.list()})
+		writeFailuresPage(w, cap(g.failures.buf), g.failures.list())
 	})
 	mux.HandleFunc("GET /failures/{id}", func(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)

@@ -119,6 +119,13 @@ func TestRecentFailures(t *testing.T) {
 		t.Errorf("/failures/0 after it left the ring: %d", code)
 	}
 
+	// What a client sends is escaped on the page.
+	evil, _ := signedAsTyped(t, e.front.URL, "/bucket/%3Cscript%3Ealert(1)%3C/script%3E", "another/secret")
+	e.do(t, evil)
+	if _, page := adminGet(t, admin, "/failures"); strings.Contains(page, "<script>") || !strings.Contains(page, "&lt;script&gt;") {
+		t.Errorf("a path with markup is not escaped:\n%s", page)
+	}
+
 	off := newEnv(t, gateway.Config{})
 	if code, _ := adminGet(t, off.gw.AdminHandler(), "/failures"); code != 404 {
 		t.Errorf("without RecentFailures, /failures answers %d", code)
