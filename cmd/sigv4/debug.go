@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -16,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sigv4/sigv4/gateway"
 	"github.com/sigv4/sigv4/internal/debugpage"
 )
 
@@ -78,21 +75,8 @@ func (o *debugOptions) serve(ctx context.Context, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: debugpage.Handler(), ReadHeaderTimeout: gateway.ReadHeaderTimeout}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stderr, "sigv4 debug: open http://%s/\n", ln.Addr())
-	select {
-	case err := <-errc:
-		if errors.Is(err, http.ErrServerClosed) {
-			return nil
-		}
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(shutdown)
+	return serveUntil(ctx, debugpage.Handler(), ln, 5*time.Second)
 }
 
 // writePage builds ./internal/debugpage/wasm for js/wasm with the Go

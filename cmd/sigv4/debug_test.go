@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/internal/debugpage"
@@ -164,4 +166,62 @@ func TestDebugPageBrowser(t *testing.T) {
 	if leaked {
 		t.Error("the server received the secret")
 	}
+}
+
+// TestDebugServe: sigv4 debug serves the page and its explain on
+// loopback, refuses another address unless --allow-remote, refuses a
+// request carrying a secret, and stops with its context.
+func TestDebugServe(t *testing.T) {
+	if _, errOut, code := runCLI(t, "", "debug", "--listen", "0.0.0.0:0"); code == 0 || !strings.Contains(errOut, "allow-remote") {
+		t.Errorf("a non-loopback address: exit %d: %s", code, errOut)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var log syncWriter
+	done := make(chan error, 1)
+	go func() { done <- (&debugOptions{listen: "127.0.0.1:0"}).serve(ctx, &log) }()
+	var base string
+	for i := 0; i < 100 && base == ""; i++ {
+		if _, addr, ok := strings.Cut(log.String(), "open http://"); ok {
+			base = "http://" + strings.TrimSpace(addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if base == "" {
+		t.Fatalf("no address printed: %q", log.String())
+	}
+	resp, err := http.Get(base)
+	if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "connect-src 'self'") {
+		t.Fatalf("GET /: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	for body, want := range map[string]int{`{"request":"GET / HTTP/1.1\nHost: h\n"}`: 200, `{"request":"x","secret":"s"}`: 400} {
+		resp, err := http.Post(base+"explain", "application/json", strings.NewReader(body))
+		if err != nil || resp.StatusCode != want {
+			t.Errorf("POST %s: %v %v, want %d", body, err, resp, want)
+		}
+		if resp != nil {
+			resp.Body.Close()
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve after its context ended: %v", err)
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }

@@ -145,10 +145,16 @@ func checkLoopback(listen string, allowRemote bool) error {
 
 // serveProxy serves p on ln until ctx is done.
 func serveProxy(ctx context.Context, p http.Handler, ln net.Listener, o *proxyOptions, stderr io.Writer) error {
-	srv := &http.Server{Handler: p, ReadHeaderTimeout: gateway.ReadHeaderTimeout}
+	fmt.Fprintf(stderr, "sigv4 proxy: http://%s signs for %s\n", ln.Addr(), o.upstream)
+	return serveUntil(ctx, p, ln, 30*time.Second)
+}
+
+// serveUntil serves h on ln until ctx is done, then lets the requests in
+// flight finish for up to grace.
+func serveUntil(ctx context.Context, h http.Handler, ln net.Listener, grace time.Duration) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: gateway.ReadHeaderTimeout}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	fmt.Fprintf(stderr, "sigv4 proxy: http://%s signs for %s\n", ln.Addr(), o.upstream)
 	select {
 	case err := <-errc:
 		if errors.Is(err, http.ErrServerClosed) {
@@ -157,7 +163,7 @@ func serveProxy(ctx context.Context, p http.Handler, ln net.Listener, o *proxyOp
 		return err
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	shutdown, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	return srv.Shutdown(shutdown)
 }
