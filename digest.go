@@ -25,6 +25,12 @@ var checksumHeaders = []string{
 	"X-Amz-Checksum-Sha1", "X-Amz-Checksum-Sha256",
 }
 
+// checksumParams are their names as a presigned query carries them.
+var checksumParams = []string{
+	"x-amz-checksum-crc32", "x-amz-checksum-crc32c", "x-amz-checksum-crc64nvme",
+	"x-amz-checksum-sha1", "x-amz-checksum-sha256",
+}
+
 // headerSDKChecksumAlgorithm names the algorithm of the checksum an SDK
 // sent, in a header or a trailer.
 const headerSDKChecksumAlgorithm = "X-Amz-Sdk-Checksum-Algorithm"
@@ -39,11 +45,15 @@ type digest struct {
 // checkDigests returns body, checked against the digests its headers
 // declare. CompleteMultipartUpload is left alone: its checksum headers
 // are the object's, not its XML body's.
-func checkDigests(req *http.Request, body io.ReadCloser) (io.ReadCloser, error) {
+func checkDigests(req *http.Request, body io.ReadCloser, presigned bool) (io.ReadCloser, error) {
 	if req.Method == http.MethodPost && strings.Contains(req.URL.RawQuery, "uploadId=") {
 		return body, nil
 	}
-	checks, err := digests(req.Header, req.URL.RawQuery)
+	query := ""
+	if presigned { // only a presigned URL's query carries its headers
+		query = req.URL.RawQuery
+	}
+	checks, err := digests(req.Header, query)
 	if err != nil || len(checks) == 0 {
 		return body, err
 	}
@@ -67,7 +77,7 @@ func CheckBody(h http.Header, body io.Reader) (io.Reader, error) {
 	return &digestBody{ReadCloser: io.NopCloser(body), checks: checks}, nil
 }
 
-// digests are the checks h (or a presigned query) declares.
+// digests are the checks h, or the query of a presigned URL, declares.
 func digests(h http.Header, rawQuery string) ([]digest, error) {
 	var checks []digest
 	md, err := contentMD5(h)
@@ -106,15 +116,13 @@ func contentMD5(h http.Header) (digest, error) {
 // presigns), and checks it against x-amz-sdk-checksum-algorithm if that
 // is sent too.
 func checksumHeader(h http.Header, rawQuery string) (digest, error) {
-	if !authz.IsPresigned(rawQuery) {
-		rawQuery = "" // only a presigned URL's query carries its headers
-	}
 	var name, value string
-	for _, n := range checksumHeaders {
-		lower := strings.ToLower(n)
+	for i, n := range checksumHeaders {
 		values := h[n]
-		if v := authz.QueryValue(rawQuery, lower); v != "" {
-			values = append(values[:len(values):len(values)], v)
+		if rawQuery != "" {
+			if v := authz.QueryValue(rawQuery, checksumParams[i]); v != "" {
+				values = append(values[:len(values):len(values)], v)
+			}
 		}
 		if len(values) == 0 {
 			continue
@@ -122,7 +130,7 @@ func checksumHeader(h http.Header, rawQuery string) (digest, error) {
 		if name != "" || len(values) > 1 {
 			return digest{}, newError(ErrInvalidRequest, "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
 		}
-		name, value = lower, values[0]
+		name, value = checksumParams[i], values[0]
 	}
 	if name == "" {
 		return digest{}, nil

@@ -119,7 +119,7 @@ func (v *Verifier) verifyV2(req *http.Request, form string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if body, err = checkDigests(req, body); err != nil {
+	if body, err = checkDigests(req, body, authz.IsPresigned(req.URL.RawQuery)); err != nil {
 		return nil, err
 	}
 	until := r.time // a URL's Expires

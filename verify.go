@@ -179,7 +179,7 @@ func (v *Verifier) Verify(req *http.Request) (*Result, error) {
 		body, length = stream.body(r, key, v.MaxChunkSize), stream.length
 	}
 	if v.s3(r) {
-		if body, err = checkDigests(req, body); err != nil {
+		if body, err = checkDigests(req, body, r.presigned); err != nil {
 			return nil, err
 		}
 	}

@@ -170,7 +170,7 @@ func runLoad(t *testing.T, tmpl *http.Request, body []byte) loadResult {
 		mu       sync.Mutex
 		lat      []time.Duration
 		errs     atomic.Int64
-		firstErr atomic.Value
+		firstErr error // the first failure, under mu: errors of any type
 	)
 	deadline := time.Now().Add(*loadDuration)
 	for range *loadWorkers {
@@ -194,7 +194,11 @@ func runLoad(t *testing.T, tmpl *http.Request, body []byte) loadResult {
 				}
 				if err != nil {
 					errs.Add(1)
-					firstErr.CompareAndSwap(nil, err)
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
 					continue
 				}
 				mine = append(mine, time.Since(start))
@@ -206,10 +210,7 @@ func runLoad(t *testing.T, tmpl *http.Request, body []byte) loadResult {
 	}
 	wg.Wait()
 	slices.Sort(lat)
-	r := loadResult{errors: errs.Load()}
-	if e, ok := firstErr.Load().(error); ok {
-		r.firstErr = e
-	}
+	r := loadResult{errors: errs.Load(), firstErr: firstErr}
 	if len(lat) == 0 {
 		t.Fatalf("no request succeeded: %v", r.firstErr)
 	}

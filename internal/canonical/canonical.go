@@ -61,7 +61,12 @@ type Scratch struct {
 	pairs []pair
 }
 
-type pair struct{ k0, k1, v1 int32 } // name is query[k0:k1], value query[k1:v1]
+// pair is a parameter of the canonical query: query[k0:v1] is
+// "name=value", its name query[k0:k1], and key the name's prefix key.
+type pair struct {
+	key        uint64
+	k0, k1, v1 int32
+}
 
 // Append appends the canonical request:
 //

@@ -58,6 +58,10 @@ func (h *HeaderSet) appendSpan(s string) span {
 	return span{uint32(lo), uint32(len(h.buf))}
 }
 
+// prefixKey is the first eight bytes of b, big-endian, zero-padded:
+// comparing keys orders names as bytes.Compare does, but for names that
+// share those eight bytes (a header name or an encoded query name holds no
+// zero byte).
 func prefixKey(b []byte) uint64 {
 	if len(b) >= 8 {
 		return binary.BigEndian.Uint64(b)

@@ -1,6 +1,10 @@
 package canonical
 
-import "bytes"
+import (
+	"bytes"
+	"slices"
+	"strings"
+)
 
 // Query parameter names that take part in authentication.
 const (
@@ -26,22 +30,21 @@ const (
 func (s *Scratch) AppendQuery(b []byte, rawQuery string, omit Omit) []byte {
 	s.query = s.query[:0]
 	s.pairs = s.pairs[:0]
-	for i := 0; i < len(rawQuery); {
-		j := i
-		for j < len(rawQuery) && rawQuery[j] != '&' {
-			j++
+	for rest := rawQuery; rest != ""; {
+		field := rest
+		if j := strings.IndexByte(rest, '&'); j >= 0 {
+			field, rest = rest[:j], rest[j+1:]
+		} else {
+			rest = ""
 		}
-		s.addPair(rawQuery[i:j], omit)
-		i = j + 1
+		s.addPair(field, omit)
 	}
 	s.sortPairs()
 	for n, p := range s.pairs {
 		if n > 0 {
 			b = append(b, '&')
 		}
-		b = append(b, s.query[p.k0:p.k1]...)
-		b = append(b, '=')
-		b = append(b, s.query[p.k1:p.v1]...)
+		b = append(b, s.query[p.k0:p.v1]...) // name=value
 	}
 	return b
 }
@@ -51,11 +54,8 @@ func (s *Scratch) addPair(field string, omit Omit) {
 		return
 	}
 	name, value := field, ""
-	for i := 0; i < len(field); i++ {
-		if field[i] == '=' {
-			name, value = field[:i], field[i+1:]
-			break
-		}
+	if i := strings.IndexByte(field, '='); i >= 0 {
+		name, value = field[:i], field[i+1:]
 	}
 	k0 := len(s.query)
 	s.query = appendReencoded(s.query, name)
@@ -66,8 +66,9 @@ func (s *Scratch) addPair(field string, omit Omit) {
 		s.query = s.query[:k0]
 		return
 	}
+	s.query = append(s.query, '=')
 	s.query = appendReencoded(s.query, value)
-	s.pairs = append(s.pairs, pair{int32(k0), int32(k1), int32(len(s.query))})
+	s.pairs = append(s.pairs, pair{prefixKey(key), int32(k0), int32(k1), int32(len(s.query))})
 }
 
 // appendReencoded decodes a query component and encodes it again. Runs of
@@ -108,51 +109,35 @@ func canonicalEscape(s string, i int) bool {
 
 func upperHexDigit(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
 
-func (s *Scratch) less(a, b pair) bool {
-	if c := bytes.Compare(s.query[a.k0:a.k1], s.query[b.k0:b.k1]); c != 0 {
-		return c < 0
+// compare orders pairs by encoded name, then encoded value: by the names'
+// prefix keys first, and by their bytes only where those are equal.
+func (s *Scratch) compare(a, b pair) int {
+	if a.key != b.key {
+		if a.key < b.key {
+			return -1
+		}
+		return 1
 	}
-	return bytes.Compare(s.query[a.k1:a.v1], s.query[b.k1:b.v1]) < 0
+	if c := bytes.Compare(s.query[a.k0:a.k1], s.query[b.k0:b.k1]); c != 0 {
+		return c
+	}
+	return bytes.Compare(s.query[a.k1+1:a.v1], s.query[b.k1+1:b.v1]) // the values, after '='
+
 }
 
+func (s *Scratch) less(a, b pair) bool { return s.compare(a, b) < 0 }
+
 // sortPairs sorts by insertion: queries are short, and this allocates
-// nothing. Long queries fall back to a heap sort, still in place.
+// nothing. Long queries are sorted by pdqsort, in place.
 func (s *Scratch) sortPairs() {
 	p := s.pairs
-	if len(p) > 32 {
-		s.heapSort()
+	if len(p) > 12 {
+		slices.SortFunc(p, s.compare)
 		return
 	}
 	for i := 1; i < len(p); i++ {
 		for j := i; j > 0 && s.less(p[j], p[j-1]); j-- {
 			p[j], p[j-1] = p[j-1], p[j]
 		}
-	}
-}
-
-func (s *Scratch) heapSort() {
-	p := s.pairs
-	down := func(i, n int) {
-		for {
-			c := 2*i + 1
-			if c >= n {
-				return
-			}
-			if c+1 < n && s.less(p[c], p[c+1]) {
-				c++
-			}
-			if !s.less(p[i], p[c]) {
-				return
-			}
-			p[i], p[c] = p[c], p[i]
-			i = c
-		}
-	}
-	for i := len(p)/2 - 1; i >= 0; i-- {
-		down(i, len(p))
-	}
-	for n := len(p) - 1; n > 0; n-- {
-		p[0], p[n] = p[n], p[0]
-		down(0, n)
 	}
 }
