@@ -19,7 +19,7 @@ import (
 
 var debugCommand = &command{
 	name:    "debug",
-	summary: "a page in the browser that shows a signature step by step, and why it fails",
+	summary: "a browser page that shows a signature step by step, and why it fails",
 	usage: `Usage: sigv4 debug [--listen ADDR] | sigv4 debug --write FILE
 
 Serves the signing debugger on http://127.0.0.1:8079: paste a request (raw,

@@ -154,9 +154,13 @@ func find(name string) *command {
 }
 
 func printUsage(w io.Writer) {
+	width := 0
+	for _, c := range commands {
+		width = max(width, len(c.name))
+	}
 	list := ""
 	for _, c := range commands {
-		list += fmt.Sprintf("  %-8s %s\n", c.name, c.summary)
+		list += fmt.Sprintf("  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprintf(w, usage, list)
 }
