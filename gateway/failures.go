@@ -204,8 +204,9 @@ const failuresHead = `<!doctype html>
 <link rel="icon" href="data:,"><title>sigv4 serve: recent failures</title>
 <style>
 body { font: 16px/1.5 system-ui, sans-serif; color: #1a1a1a; margin: 0 auto; max-width: 80rem; padding: 1rem 1.5rem; }
-table { border-collapse: collapse; width: 100%; } th, td { text-align: left; vertical-align: top; padding: .25rem .5rem; border-bottom: 1px solid #c8c8c8; }
-td.m { font: 14px/1.4 ui-monospace, monospace; word-break: break-all; } a { color: #0b57d0; } :focus-visible { outline: 3px solid #0b57d0; }
+table { border-collapse: collapse; width: 100%; table-layout: fixed; } th, td { text-align: left; vertical-align: top; padding: .25rem .5rem; border-bottom: 1px solid #c8c8c8; overflow-wrap: anywhere; }
+col.t { width: 11rem; } col.k { width: 14rem; } col.c { width: 14rem; } col.r { width: 22rem; }
+td.m { font: 14px/1.4 ui-monospace, monospace; } a { color: #0b57d0; } :focus-visible { outline: 3px solid #0b57d0; }
 p.hint, i { color: #595959; }
 </style></head><body>
 <h1>Recent failures</h1>
@@ -220,7 +221,7 @@ func writeFailuresPage(w io.Writer, capacity int, list []Failure) {
 	b := bufio.NewWriterSize(w, 64<<10)
 	b.WriteString(failuresHead)
 	fmt.Fprintf(b, "<p class=\"hint\">The last %d requests the gateway refused, newest first (%d kept): no secret, no signature, no session token, no body. Open one to see it step by step.</p>\n", capacity, len(list))
-	b.WriteString(`<table><thead><tr><th scope="col">time (UTC)</th><th scope="col">access key</th><th scope="col">code</th><th scope="col">request</th><th scope="col">cause</th></tr></thead><tbody>` + "\n")
+	b.WriteString(`<table><colgroup><col class="t"><col class="k"><col class="c"><col class="r"><col></colgroup><thead><tr><th scope="col">time (UTC)</th><th scope="col">access key</th><th scope="col">code</th><th scope="col">request</th><th scope="col">cause</th></tr></thead><tbody>` + "\n")
 	var buf []byte
 	for _, f := range list {
 		buf = f.Time.AppendFormat(buf[:0], "2006-01-02 15:04:05")
