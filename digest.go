@@ -1,12 +1,15 @@
 package sigv4
 
 import (
+	"cmp"
 	"crypto/md5"
 	"crypto/subtle"
 	"encoding/base64"
 	"hash"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/sigv4/sigv4/internal/authz"
@@ -26,7 +29,7 @@ var checksumHeaders = []string{
 }
 
 // checksumParams are their names as a presigned query carries them.
-var checksumParams = []string{
+var checksumParams = [...]string{
 	"x-amz-checksum-crc32", "x-amz-checksum-crc32c", "x-amz-checksum-crc64nvme",
 	"x-amz-checksum-sha1", "x-amz-checksum-sha256",
 }
@@ -117,12 +120,11 @@ func contentMD5(h http.Header) (digest, error) {
 // is sent too.
 func checksumHeader(h http.Header, rawQuery string) (digest, error) {
 	var name, value string
+	q := queryChecksums(rawQuery)
 	for i, n := range checksumHeaders {
 		values := h[n]
-		if rawQuery != "" {
-			if v := authz.QueryValue(rawQuery, checksumParams[i]); v != "" {
-				values = append(values[:len(values):len(values)], v)
-			}
+		if v := q.sums[i]; v != "" {
+			values = append(values[:len(values):len(values)], v)
 		}
 		if len(values) == 0 {
 			continue
@@ -135,10 +137,7 @@ func checksumHeader(h http.Header, rawQuery string) (digest, error) {
 	if name == "" {
 		return digest{}, nil
 	}
-	alg := headerValue(h, headerSDKChecksumAlgorithm)
-	if alg == "" {
-		alg = authz.QueryValue(rawQuery, "x-amz-sdk-checksum-algorithm")
-	}
+	alg := cmp.Or(headerValue(h, headerSDKChecksumAlgorithm), q.algorithm)
 	if alg != "" && chunk.ChecksumName(alg) != name {
 		return digest{}, newError(ErrInvalidRequest, "Value for x-amz-sdk-checksum-algorithm header is invalid.")
 	}
@@ -152,6 +151,44 @@ func checksumHeader(h http.Header, rawQuery string) (digest, error) {
 		return newError(ErrBadDigest, "The "+name+" you specified did not match the calculated checksum.")
 	}
 	return d, nil
+}
+
+// checksumQuery is what a presigned query says of checksums: a value per
+// checksumParams, and the SDK's algorithm.
+type checksumQuery struct {
+	sums      [len(checksumParams)]string
+	algorithm string
+}
+
+// queryChecksums reads the checksum parameters of a presigned query in
+// one pass, as authz.QueryValue reads each (names compared decoded, the
+// last of a name kept, a value that does not decode ignored).
+func queryChecksums(rawQuery string) checksumQuery {
+	var q checksumQuery
+	for rest := rawQuery; rest != ""; {
+		field := rest
+		if j := strings.IndexByte(rest, '&'); j >= 0 {
+			field, rest = rest[:j], rest[j+1:]
+		} else {
+			rest = ""
+		}
+		// The names sought are lower case and 20 bytes at least.
+		if len(field) < len("x-amz-checksum-sha1") || field[0] != 'x' && field[0] != '%' {
+			continue
+		}
+		raw, rawValue, _ := strings.Cut(field, "=")
+		n := authz.ParamName(raw)
+		slot := &q.algorithm
+		if i := slices.Index(checksumParams[:], n); i >= 0 {
+			slot = &q.sums[i]
+		} else if n != "x-amz-sdk-checksum-algorithm" {
+			continue
+		}
+		if v, err := url.QueryUnescape(rawValue); err == nil {
+			*slot = v
+		}
+	}
+	return q
 }
 
 // endOf checks the digests of a body read to its end.
