@@ -192,8 +192,10 @@ func (v *Verifier) Verify(req *http.Request) (*Result, error) {
 
 // expires is when the signature of r stops being accepted.
 func (v *Verifier) expires(r *request) time.Time {
-	if secs, err := strconv.Atoi(r.auth.Expires); r.presigned && err == nil {
-		return r.time.Add(time.Duration(secs) * time.Second)
+	if r.presigned && r.auth.Expires != "" { // Atoi of "" would allocate its error
+		if secs, err := strconv.Atoi(r.auth.Expires); err == nil {
+			return r.time.Add(time.Duration(secs) * time.Second)
+		}
 	}
 	skew := v.MaxSkew
 	if skew <= 0 {

@@ -52,14 +52,16 @@ func rewriteHeaders(h http.Header, res *sigv4.Result, requestID string) {
 		h.Del(sigv4.HeaderTrailer)
 		removeAWSChunked(h)
 	}
-	h.Set(HeaderAccessKey, res.Identity.AccessKeyID)
-	if p := res.Identity.Principal; p != "" {
-		h.Set(HeaderPrincipal, p)
+	// The identity headers share one backing array: one allocation, not
+	// one per header (their names are canonical already).
+	v := make([]string, 5)
+	v[0], v[1], v[2], v[3], v[4] = res.Identity.AccessKeyID, requestID, res.Scope.Service, res.Identity.Principal, res.Scope.Region
+	h[HeaderAccessKey], h[HeaderRequestID], h[HeaderService] = v[0:1:1], v[1:2:2], v[2:3:3]
+	if v[3] != "" {
+		h[HeaderPrincipal] = v[3:4:4]
 	}
-	h.Set(HeaderRequestID, requestID)
-	h.Set(HeaderService, res.Scope.Service)
-	if res.Scope.Region != "" {
-		h.Set(HeaderRegion, res.Scope.Region)
+	if v[4] != "" {
+		h[HeaderRegion] = v[4:5:5]
 	}
 }
 
@@ -70,8 +72,19 @@ func isIdentityHeader(name string) bool {
 	if len(name) < len(identityPrefix) {
 		return false
 	}
-	p := strings.ReplaceAll(strings.ToLower(name[:len(identityPrefix)]), "_", "-")
-	return p == identityPrefix
+	for i := range len(identityPrefix) { // no allocation: every header goes through here
+		c := name[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '_':
+			c = '-'
+		}
+		if c != identityPrefix[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func streaming(payloadHash string) bool { return strings.HasPrefix(payloadHash, "STREAMING-") }
