@@ -1327,7 +1327,10 @@ func TestGatewayS3cmdSigV2(t *testing.T) {
 		expectDownloaded(t, "s3cmd get (SigV2)", fileSHA256(t, download), data)
 
 		wrong := f.creds
-		wrong.SecretAccessKey = "x" + wrong.SecretAccessKey[1:]
+		wrong.SecretAccessKey = "x" + f.creds.SecretAccessKey[1:]
+		if f.creds.SecretAccessKey[0] == 'x' { // another secret, whatever the first byte
+			wrong.SecretAccessKey = "y" + f.creds.SecretAccessKey[1:]
+		}
 		m = f.mark()
 		err = s3cmdRunConfig(t, f, wrong, s3cmdConfig(t, f, wrong, "signature_v2 = True"), "put", file, "s3://"+f.bucket+"/s3cmd-v2/wrong.bin")
 		reqs = f.since(t, m)
