@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -23,6 +24,7 @@ import (
 	"github.com/sigv4/sigv4"
 	"github.com/sigv4/sigv4/internal/debugpage"
 	"github.com/sigv4/sigv4/internal/explain"
+	"github.com/sigv4/sigv4/internal/httpfile"
 )
 
 // DefaultRecentFailures is how many refused requests the admin page keeps
@@ -178,25 +180,16 @@ func (g *Gateway) explainFailure(x *exchange, e *sigv4.Error) (cause, fix, note 
 }
 
 // requestHead is the request line and headers as the gateway received
-// them, for explain; it is not kept.
+// them, in the request file format explain reads; it is not kept.
 func requestHead(r *http.Request) []byte {
-	var b strings.Builder
-	b.WriteString(r.Method + " " + r.RequestURI + " HTTP/1.1\r\nHost: " + r.Host + "\r\n")
-	names := make([]string, 0, len(r.Header))
-	for k := range r.Header {
-		names = append(names, k)
+	c := *r
+	c.Header = r.Header.Clone()
+	if r.ContentLength > 0 { // net/http moved it out of the headers; it may be signed
+		c.Header.Set("Content-Length", strconv.FormatInt(r.ContentLength, 10))
 	}
-	sort.Strings(names)
-	for _, k := range names {
-		for _, v := range r.Header[k] {
-			b.WriteString(k + ": " + v + "\r\n")
-		}
-	}
-	if r.ContentLength > 0 {
-		b.WriteString("Content-Length: " + strconv.FormatInt(r.ContentLength, 10) + "\r\n")
-	}
-	b.WriteString("\r\n")
-	return []byte(b.String())
+	var b bytes.Buffer
+	httpfile.Write(&b, &c, r.RequestURI, []httpfile.Field{{Name: "Host"}}, nil)
+	return b.Bytes()
 }
 
 const failuresHead = `<!doctype html>

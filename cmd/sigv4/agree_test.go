@@ -191,17 +191,20 @@ func (s *agreeServer) take() []agreeRequest {
 
 // agreeSetup starts the two recording servers: AGREE, and OTHER (another
 // port: another host, to curl's rules and ours).
-func agreeSetup(env *testscript.Env) {
+func agreeSetup(env *testscript.Env) error {
 	a, b := newAgreeServer(), newAgreeServer()
 	a.other, b.other = b, a
 	env.Defer(func() { a.Close(); b.Close(); agreeServers.Delete(a.URL); agreeServers.Delete(b.URL) })
 	env.Setenv("AGREE", a.URL)
 	env.Setenv("AGREE_PORT", a.URL[strings.LastIndex(a.URL, ":")+1:])
 	env.Setenv("OTHER", b.URL)
-	if addr, closeIt, err := blackhole(); err == nil {
-		env.Defer(closeIt)
-		env.Setenv("BLACKHOLE", addr)
+	addr, closeIt, err := blackhole()
+	if err != nil {
+		return fmt.Errorf("no address for --connect-timeout to time out on: %v", err)
 	}
+	env.Defer(closeIt)
+	env.Setenv("BLACKHOLE", addr)
+	return nil
 }
 
 // blackhole is an address whose connections never complete: a listener

@@ -50,7 +50,9 @@ func TestScripts(t *testing.T) {
 func scriptSetup(env *testscript.Env) error {
 	srv := newScriptServer()
 	env.Defer(srv.Close)
-	agreeSetup(env)
+	if err := agreeSetup(env); err != nil {
+		return err
+	}
 	for k, v := range map[string]string{
 		"SERVER":                      srv.URL,
 		"AWS_ACCESS_KEY_ID":           scriptAccessKey,

@@ -4,8 +4,6 @@
 package debugpage
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 
 	"github.com/sigv4/sigv4/internal/explain"
@@ -50,11 +48,7 @@ func Explain(req Request) Response {
 			return explain.Credentials{AccessKeyID: akid, SecretAccessKey: req.Secret}, nil
 		}
 	case req.Checked:
-		signed := map[string]bool{}
-		for _, h := range req.Signed {
-			signed[h] = true
-		}
-		in.Signs = func(sts string) bool { return signed[hashOf(sts)] }
+		in.Signs = explain.SignsAmong(req.Signed)
 	}
 	var resp Response
 	if req.Secret == "" && !req.Checked {
@@ -84,9 +78,4 @@ func ExplainJSON(data []byte) []byte {
 	}
 	out, _ := json.Marshal(resp)
 	return out
-}
-
-func hashOf(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:])
 }

@@ -64,20 +64,34 @@ func isURL(data []byte) bool {
 // urlRequest is the GET that a URL pasted alone stands for, as a browser
 // or curl sends it.
 func urlRequest(u string) (*capture, error) {
-	scheme, rest, _ := strings.Cut(u, "://")
-	rest, _, _ = strings.Cut(rest, "#")
-	host, target := rest, "/"
-	if i := strings.IndexAny(rest, "/?"); i >= 0 {
-		host, target = rest[:i], rest[i:]
-		if target[0] == '?' {
-			target = "/" + target
-		}
+	scheme, host, target, ok := splitURL(u)
+	if !ok {
+		return nil, fmt.Errorf("the URL %q is not http or https", u)
 	}
 	if host == "" {
 		return nil, fmt.Errorf("the URL %q has no host", u)
 	}
 	f := &httpfile.File{Method: "GET", Target: target, Proto: "HTTP/1.1", Headers: []httpfile.Field{{Name: "Host", Value: host}}}
 	return &capture{file: f, notes: []string{"A URL alone: explained as the GET a browser or curl sends for it (" + scheme + ")."}}, nil
+}
+
+// splitURL splits an http or https URL, as written, into its scheme, host
+// and target (path and query, "/" when there is none), without its
+// fragment.
+func splitURL(u string) (scheme, host, target string, ok bool) {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok || scheme != "http" && scheme != "https" {
+		return "", "", "", false
+	}
+	rest, _, _ = strings.Cut(rest, "#")
+	host, target = rest, "/"
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		host, target = rest[:i], rest[i:]
+		if target[0] == '?' {
+			target = "/" + target
+		}
+	}
+	return scheme, host, target, true
 }
 
 // isTrace: a line that starts with "> " (curl -v's request lines).
@@ -272,19 +286,9 @@ func pickEntry(entries []harEntry) int {
 // harRequest is the entry's request as sent: the URL's target as written,
 // the headers but HTTP/2's pseudo-headers, Host from :authority or the URL.
 func harRequest(e *harEntry) (*httpfile.File, error) {
-	rest, ok := strings.CutPrefix(e.Request.URL, "https://")
+	_, host, target, ok := splitURL(e.Request.URL)
 	if !ok {
-		if rest, ok = strings.CutPrefix(e.Request.URL, "http://"); !ok {
-			return nil, fmt.Errorf("the URL %q is not http or https", e.Request.URL)
-		}
-	}
-	rest, _, _ = strings.Cut(rest, "#")
-	host, target := rest, "/"
-	if i := strings.IndexAny(rest, "/?"); i >= 0 {
-		host, target = rest[:i], rest[i:]
-		if target[0] == '?' {
-			target = "/" + target
-		}
+		return nil, fmt.Errorf("the URL %q is not http or https", e.Request.URL)
 	}
 	f := &httpfile.File{Method: e.Request.Method, Target: target, Proto: "HTTP/1.1"}
 	hasHost := false

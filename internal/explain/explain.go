@@ -140,6 +140,13 @@ func Candidates(in Input) ([]string, error) {
 	return asked, err
 }
 
+// SignsAmong is an Input.Signs for a holder of the secret that signed the
+// Candidates and answered with the SHA-256 (hex) of those the request's
+// signature signs.
+func SignsAmong(hashes []string) func(stringToSign string) bool {
+	return func(sts string) bool { return slices.Contains(hashes, hashHex(sts)) }
+}
+
 // capturedError is the server's error from the answer in a trace or HAR
 // file, if it holds one.
 func (r *Report) capturedError(c *capture) *serverError {

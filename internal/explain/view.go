@@ -163,10 +163,7 @@ func (r *Report) presignedView() *PresignedView {
 func (r *Report) steps() *Steps {
 	st := &Steps{Canonical: r.ours.creq, Hash: hashHex(r.ours.creq), StringToSign: r.ours.sts,
 		Scope: r.sent.scope() + "/" + canonical.Terminal, Provided: r.sent.auth.Signature}
-	if c, ok := parseCreq(r.ours.creq); ok {
-		st.Parts = []Param{{"HTTP method", c.method}, {"canonical URI", c.path}, {"canonical query string", c.query},
-			{"canonical headers", strings.Join(c.headers, "\n")}, {"signed headers", c.signed}, {"payload hash", c.payload}}
-	}
+	st.Parts = partsOf(r.ours.creq)
 	if r.secretKey != "" {
 		st.Key = keySteps(r.secretKey, r.sent.auth.Credential)
 		mac := hmac.New(sha256.New, mustHex(st.Key[len(st.Key)-1].Value))
@@ -176,6 +173,17 @@ func (r *Report) steps() *Steps {
 		st.Match = &match
 	}
 	return st
+}
+
+// partsOf names the six parts of a canonical request; nil if it is not
+// in that form.
+func partsOf(creq string) []Param {
+	c, ok := parseCreq(creq)
+	if !ok {
+		return nil
+	}
+	return []Param{{"HTTP method", c.method}, {"canonical URI", c.path}, {"canonical query string", c.query},
+		{"canonical headers", strings.Join(c.headers, "\n")}, {"signed headers", c.signed}, {"payload hash", c.payload}}
 }
 
 // keySteps are the four HMACs that derive the signing key from the
@@ -232,10 +240,7 @@ func ServerView(method, target, accessKeyID, code, message, creq, sts string, fi
 	}
 	if creq != "" {
 		st := &Steps{Canonical: creq, Hash: hashHex(creq), StringToSign: sts, Scope: v.Request.Scope + "/" + canonical.Terminal}
-		if c, ok := parseCreq(creq); ok {
-			st.Parts = []Param{{"HTTP method", c.method}, {"canonical URI", c.path}, {"canonical query string", c.query},
-				{"canonical headers", strings.Join(c.headers, "\n")}, {"signed headers", c.signed}, {"payload hash", c.payload}}
-		}
+		st.Parts = partsOf(creq)
 		v.Steps = st
 		v.Compare = []Comparison{{Title: "canonical request", Ours: "the gateway's", Same: true, Lines: diffLines(creq, creq)},
 			{Title: "string to sign", Ours: "the gateway's", Same: true, Lines: diffLines(sts, sts)}}
