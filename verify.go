@@ -444,7 +444,7 @@ func (v *Verifier) collectSignedHeaders(st *state, r *request) error {
 	for rest := names; rest != ""; {
 		var n string
 		n, rest, _ = strings.Cut(rest, ";")
-		h.Add(n, nil) // validated: lower case, sorted, unique
+		h.AddLower(n) // validated: lower case, sorted, unique
 	}
 	n := h.Len()
 	for name, values := range r.req.Header {

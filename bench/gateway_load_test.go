@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"net"
@@ -61,6 +62,10 @@ func TestGatewayLoad(t *testing.T) {
 	creds, gw := loadGateway(t, u, nil, nil)
 	bare := httptest.NewServer(bareProxy(u))
 	defer bare.Close()
+	// The practical floor of a gateway that checks a hashed body: the bare
+	// proxy hashing each body on its way (SHA-256, nothing else).
+	hashing := httptest.NewServer(hashingProxy(bareProxy(u)))
+	defer hashing.Close()
 	via := httptest.NewServer(gw)
 	defer via.Close()
 	// The same gateway signing again for an upstream with credentials of
@@ -69,6 +74,10 @@ func TestGatewayLoad(t *testing.T) {
 	resignCreds, rgw := loadGateway(t, u, &gateway.Signing{Credentials: gateway.StaticCredentials(upCreds)}, nil)
 	resign := httptest.NewServer(rgw)
 	defer resign.Close()
+	// The gateway streaming hashed bodies (Config.StreamHashedBodies).
+	streamCreds, sgw := loadGateway(t, u, nil, nil, streamHashed)
+	stream := httptest.NewServer(sgw)
+	defer stream.Close()
 
 	body := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
 	cases := []loadCase{
@@ -76,17 +85,26 @@ func TestGatewayLoad(t *testing.T) {
 		{"GET, presigned URL", func(c sigv4.Credentials, base string) *http.Request { return presignedGET(t, c, base) }, creds},
 		{"PUT 1 MiB, hashed", func(c sigv4.Credentials, base string) *http.Request { return signedPUT(t, c, base, body) }, creds},
 	}
-	fmt.Printf("\n| request | workers | bare proxy req/s | gateway req/s | gateway/bare | re-signing req/s | re-signing/bare | bare p50 / p99 | gateway added p50 / p99 | re-signing added p50 / p99 |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	fmt.Printf("\n| request | workers | bare proxy req/s | gateway req/s | gateway/bare | streamed/bare | hashing bare/bare | re-signing req/s | re-signing/bare | bare p50 / p99 | gateway added p50 / p99 | re-signing added p50 / p99 |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, c := range cases {
 		b := runLoad(t, c.req(bare.URL), body)
 		g := runLoad(t, c.req(via.URL), body)
 		r := runLoad(t, c.reqAs(resignCreds, resign.URL), body)
+		streamed, floor := "—", "—" // no body: the same as the gateway's, the bare proxy's
+		if c.name == "PUT 1 MiB, hashed" {
+			s := runLoad(t, c.reqAs(streamCreds, stream.URL), body)
+			h := runLoad(t, c.req(hashing.URL), body)
+			if s.errors > 0 || h.errors > 0 {
+				t.Errorf("%s: %d streaming gateway and %d hashing proxy errors (first: %v / %v)", c.name, s.errors, h.errors, s.firstErr, h.firstErr)
+			}
+			streamed, floor = fmt.Sprintf("%.2f", s.rps/b.rps), fmt.Sprintf("%.2f", h.rps/b.rps)
+		}
 		if g.errors > 0 || b.errors > 0 || r.errors > 0 {
 			t.Errorf("%s: %d gateway, %d re-signing and %d bare errors (first: %v / %v / %v)", c.name, g.errors, r.errors, b.errors,
 				g.firstErr, r.firstErr, b.firstErr)
 		}
-		fmt.Printf("| %s | %d | %.0f | %.0f | %.2f | %.0f | %.2f | %v / %v | %v / %v | %v / %v |\n", c.name, *loadWorkers,
-			b.rps, g.rps, g.rps/b.rps, r.rps, r.rps/b.rps, b.p50, b.p99, g.p50-b.p50, g.p99-b.p99, r.p50-b.p50, r.p99-b.p99)
+		fmt.Printf("| %s | %d | %.0f | %.0f | %.2f | %s | %s | %.0f | %.2f | %v / %v | %v / %v | %v / %v |\n", c.name, *loadWorkers,
+			b.rps, g.rps, g.rps/b.rps, streamed, floor, r.rps, r.rps/b.rps, b.p50, b.p99, g.p50-b.p50, g.p99-b.p99, r.p50-b.p50, r.p99-b.p99)
 	}
 }
 
@@ -103,8 +121,9 @@ func (c loadCase) reqAs(creds sigv4.Credentials, base string) *http.Request {
 }
 
 // loadGateway is the gateway as serve builds it, over a warm credential
-// store with one key, signing again with signing if set.
-func loadGateway(t testing.TB, upstream *url.URL, signing *gateway.Signing, transport http.RoundTripper) (sigv4.Credentials, *gateway.Gateway) {
+// store with one key, signing again with signing if set; opts change its
+// configuration.
+func loadGateway(t testing.TB, upstream *url.URL, signing *gateway.Signing, transport http.RoundTripper, opts ...func(*gateway.Config)) (sigv4.Credentials, *gateway.Gateway) {
 	store, err := credstore.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "keys.db"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -115,13 +134,42 @@ func loadGateway(t testing.TB, upstream *url.URL, signing *gateway.Signing, tran
 		t.Fatal(err)
 	}
 	v := &sigv4.Verifier{Keys: store, Regions: []string{"us-east-1"}, Services: []string{"s3"}}
-	gw, err := gateway.New(gateway.Config{Verifier: v, Upstream: upstream, Signing: signing, Transport: transport, Logger: slog.New(slog.DiscardHandler),
-		KeyCacheStats: store.CacheStats})
+	cfg := gateway.Config{Verifier: v, Upstream: upstream, Signing: signing, Transport: transport, Logger: slog.New(slog.DiscardHandler),
+		KeyCacheStats: store.CacheStats}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	gw, err := gateway.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return creds, gw
 }
+
+// hashingProxy is next hashing every request body as it streams through:
+// the SHA-256 a verifying gateway cannot skip, and nothing else.
+func hashingProxy(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = &hashingBody{ReadCloser: r.Body, h: sha256.New()}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type hashingBody struct {
+	io.ReadCloser
+	h hash.Hash
+}
+
+func (b *hashingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.h.Write(p[:n])
+	return n, err
+}
+
+// streamHashed sets Config.StreamHashedBodies.
+func streamHashed(c *gateway.Config) { c.StreamHashedBodies = true }
 
 func loadSigner(creds sigv4.Credentials) *sigv4.Signer {
 	return &sigv4.Signer{Credentials: creds, Region: "us-east-1", Service: "s3"}

@@ -27,14 +27,15 @@ func (answerer) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // BenchmarkGatewayResign serves a small signed GET and a 1 MiB hashed PUT,
-// in process, through a bare ReverseProxy, the gateway, and the gateway
-// signing again with the upstream's credentials; and unsigned requests
+// in process, through a bare ReverseProxy, the gateway (and, for the PUT,
+// the gateway streaming hashed bodies), and the gateway signing again with the upstream's credentials; and unsigned requests
 // through the signing proxy (sigv4 proxy).
 func BenchmarkGatewayResign(b *testing.B) {
 	u, _ := url.Parse("http://upstream.invalid")
 	creds, plain := loadGateway(b, u, nil, answerer{})
 	up := sigv4.Credentials{AccessKeyID: "AKIAUPSTREAMBENCH001", SecretAccessKey: "upstream/bench/secret"}
 	rcreds, resign := loadGateway(b, u, &gateway.Signing{Credentials: gateway.StaticCredentials(up)}, answerer{})
+	screds, stream := loadGateway(b, u, nil, answerer{}, streamHashed)
 	bare := httputil.NewSingleHostReverseProxy(u)
 	bare.Transport = answerer{}
 	sp, err := gateway.NewSigningProxy(gateway.ProxyConfig{Upstream: u, Credentials: gateway.StaticCredentials(up),
@@ -56,6 +57,7 @@ func BenchmarkGatewayResign(b *testing.B) {
 			return httptest.NewRequest("PUT", "http://gw/bucket/big.bin", bytes.NewReader(body))
 		}},
 		{"PUT1MiB/gateway", plain, func() *http.Request { return wireReq(b, withBody(signedPUT(b, creds, "http://gw", body), body)) }},
+		{"PUT1MiB/gateway+stream", stream, func() *http.Request { return wireReq(b, withBody(signedPUT(b, screds, "http://gw", body), body)) }},
 		{"PUT1MiB/gateway+resign", resign, func() *http.Request { return wireReq(b, withBody(signedPUT(b, rcreds, "http://gw", body), body)) }},
 		{"PUT1MiB/signing-proxy", sp, func() *http.Request {
 			return httptest.NewRequest("PUT", "http://gw/bucket/big.bin", bytes.NewReader(body))

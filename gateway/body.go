@@ -21,6 +21,8 @@ var errEntityTooLarge = &sigv4.Error{Code: "EntityTooLarge", Status: http.Status
 // its length (-1 if unknown), or the error that ends the request:
 //
 //   - a declared (or computed) SHA-256: the whole body, once it matched;
+//     with Config.StreamHashedBodies, a declared one as it arrives, its
+//     last byte held back until it matched;
 //   - a streaming payload: the decoded body, its last byte held back
 //     until the decoder reached a clean end;
 //   - UNSIGNED-PAYLOAD: the body as it arrives, bounded by MaxBody, its
@@ -63,6 +65,9 @@ func (g *Gateway) verifiedBody(x *exchange) (io.Reader, int64, *sigv4.Error) {
 	if x.raw.eof {
 		return g.holdBuffered(x, res.Body, x.raw.n)
 	}
+	if g.streamHash {
+		return g.streamHashed(x, recheck)
+	}
 	body, n, clean, err := g.hold(x, res.Body)
 	x.clean = clean
 	if err == nil {
@@ -72,6 +77,25 @@ func (g *Gateway) verifiedBody(x *exchange) (io.Reader, int64, *sigv4.Error) {
 		return nil, 0, err
 	}
 	return body, n, nil
+}
+
+// streamHashed forwards a body whose end checks its hash as it arrives,
+// its last byte held back until that end passed and the key was checked
+// again (Config.StreamHashedBodies).
+func (g *Gateway) streamHashed(x *exchange, recheck func() *sigv4.Error) (io.Reader, int64, *sigv4.Error) {
+	x.passThrough()
+	body := x.res.Body
+	switch n := x.req.ContentLength; {
+	case n > 0:
+		return &holdback{r: body, left: n, check: recheck}, n, nil
+	case n == 0:
+		// Nothing to hold back: the hash of nothing is checked first.
+		if _, err := io.Copy(io.Discard, body); err != nil {
+			return nil, 0, bodyError(err)
+		}
+		return nil, 0, recheck()
+	}
+	return &lastByte{r: bufio.NewReaderSize(&maxReader{r: body, left: g.maxBody}, 512), check: recheck}, -1, nil
 }
 
 // holdBuffered forwards a body the verifier read to hash it: it is in

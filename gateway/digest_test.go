@@ -38,15 +38,19 @@ func TestDigestForward(t *testing.T) {
 			if header != "Content-MD5" {
 				good = checksum
 			}
-			testDigestForward(t, name+"/"+header, sign, header, good, data, corrupt)
+			testDigestForward(t, name+"/"+header, gateway.Config{}, sign, header, good, data, corrupt)
+			if name == "hex" {
+				streamed := gateway.Config{StreamHashedBodies: true}
+				testDigestForward(t, name+"/streamed/"+header, streamed, sign, header, good, data, corrupt)
+			}
 		}
 	}
 }
 
-func testDigestForward(t *testing.T, name string, sign func(*testing.T, *http.Request), header, good string, data, corrupt []byte) {
+func testDigestForward(t *testing.T, name string, cfg gateway.Config, sign func(*testing.T, *http.Request), header, good string, data, corrupt []byte) {
 	{
 		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, gateway.Config{})
+			e := newEnv(t, cfg)
 			req := e.request(t, "PUT", "/bucket/key", data)
 			req.Header.Set(header, good)
 			sign(t, req)

@@ -223,6 +223,19 @@ type Config struct {
 	// memory while it is verified; the rest goes to a temporary file
 	// (default 8 MiB).
 	MaxMemoryBody int64
+	// StreamHashedBodies forwards a body with a declared SHA-256 as it
+	// arrives, its last byte held back until the hash (and any
+	// Content-MD5 or x-amz-checksum-*) matched and the key was checked
+	// again, as streamed bodies are; by default such a body is held whole,
+	// in memory or a temporary file, until it matched. Streaming lets the
+	// upload cross both links at once and holds no memory or disk for it,
+	// and the upstream still never receives a complete request that
+	// failed: its connection is aborted before the last byte. The
+	// trade-off: an upstream that acts on a body before its end (one that
+	// writes bytes where others read them as they come, or keeps a
+	// partial upload) sees bytes that are not verified yet. Off by
+	// default.
+	StreamHashedBodies bool
 	// MaxBody bounds every request body: held, streamed or unsigned
 	// (default 5 GiB). A larger body is answered with EntityTooLarge.
 	MaxBody int64
@@ -312,6 +325,7 @@ type Gateway struct {
 	json        bool
 	maxMemory   int64
 	maxBody     int64
+	streamHash  bool
 	tempDir     string
 	idleTimeout time.Duration
 	verdictTime time.Duration
@@ -350,6 +364,7 @@ func New(cfg Config) (*Gateway, error) {
 		preserve:    cfg.PreserveHost,
 		maxMemory:   cmp.Or(cfg.MaxMemoryBody, DefaultMaxMemoryBody),
 		maxBody:     cmp.Or(cfg.MaxBody, DefaultMaxBody),
+		streamHash:  cfg.StreamHashedBodies,
 		tempDir:     cmp.Or(cfg.TempDir, os.TempDir()),
 		idleTimeout: cfg.IdleTimeout,
 		verdictTime: cmp.Or(cfg.VerdictTimeout, DefaultVerdictTimeout),

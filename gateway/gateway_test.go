@@ -68,50 +68,63 @@ func TestForward(t *testing.T) {
 		{name: "streaming/empty", body: []byte{}, streaming: true, sign: chunkedSign(chunked.Options{Unsigned: true})},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			temp := t.TempDir()
-			e := newEnv(t, gateway.Config{MaxMemoryBody: 32 << 10, TempDir: temp})
-			method := "PUT"
-			if strings.HasPrefix(tt.name, "no-hash") {
-				method = "POST"
-			}
-			req := e.request(t, method, "/bucket/dir/key%20with%20space.bin", tt.body)
-			tt.sign(t, req)
-			resp := e.do(t, req)
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("answer %d: %s", resp.StatusCode, resp.Body)
-			}
-			got := e.received(t)
-			if len(got) != 1 {
-				t.Fatalf("the upstream received %d requests, want 1", len(got))
-			}
-			r := got[0]
-			checkForwarded(t, r, resp, tt.body)
-			if r.Path != "/bucket/dir/key with space.bin" || r.RawPath != "" && r.RawPath != "/bucket/dir/key%20with%20space.bin" {
-				t.Errorf("upstream path %q (raw %q)", r.Path, r.RawPath)
-			}
-			if tt.streaming {
-				for _, h := range []string{"X-Amz-Decoded-Content-Length", "X-Amz-Trailer"} {
-					if v := r.Header.Get(h); v != "" {
-						t.Errorf("upstream got %s: %s", h, v)
+		for _, mode := range bodyModes {
+			t.Run(mode+"/"+tt.name, func(t *testing.T) {
+				temp := t.TempDir()
+				e := newEnv(t, gateway.Config{MaxMemoryBody: 32 << 10, TempDir: temp, StreamHashedBodies: mode == "streamed"})
+				method := "PUT"
+				if strings.HasPrefix(tt.name, "no-hash") {
+					method = "POST"
+				}
+				req := e.request(t, method, "/bucket/dir/key%20with%20space.bin", tt.body)
+				tt.sign(t, req)
+				resp := e.do(t, req)
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("answer %d: %s", resp.StatusCode, resp.Body)
+				}
+				got := e.received(t)
+				if len(got) != 1 {
+					t.Fatalf("the upstream received %d requests, want 1", len(got))
+				}
+				r := got[0]
+				checkForwarded(t, r, resp, tt.body)
+				if r.Path != "/bucket/dir/key with space.bin" || r.RawPath != "" && r.RawPath != "/bucket/dir/key%20with%20space.bin" {
+					t.Errorf("upstream path %q (raw %q)", r.Path, r.RawPath)
+				}
+				if tt.streaming {
+					for _, h := range []string{"X-Amz-Decoded-Content-Length", "X-Amz-Trailer"} {
+						if v := r.Header.Get(h); v != "" {
+							t.Errorf("upstream got %s: %s", h, v)
+						}
+					}
+					if v := r.Header.Get("X-Amz-Content-Sha256"); v != sigv4.UnsignedPayload {
+						t.Errorf("upstream got x-amz-content-sha256 %q, want UNSIGNED-PAYLOAD", v)
+					}
+					if v := r.Header.Values("Content-Encoding"); strings.Join(v, ",") != tt.encoding {
+						t.Errorf("upstream got Content-Encoding %q, want %q", v, tt.encoding)
 					}
 				}
-				if v := r.Header.Get("X-Amz-Content-Sha256"); v != sigv4.UnsignedPayload {
-					t.Errorf("upstream got x-amz-content-sha256 %q, want UNSIGNED-PAYLOAD", v)
+				switch {
+				case mode == "streamed" && tt.name == "hex/chunked-transfer":
+					// Streamed as it came: of unknown length.
+					if r.ContentLength != -1 || strings.Join(r.TransferEncoding, ",") != "chunked" {
+						t.Errorf("upstream got Content-Length %d, Transfer-Encoding %v; want chunked", r.ContentLength, r.TransferEncoding)
+					}
+				case len(tt.body) > 0 && (r.ContentLength != int64(len(tt.body)) || len(r.TransferEncoding) > 0):
+					t.Errorf("upstream got Content-Length %d, Transfer-Encoding %v; want %d and none", r.ContentLength, r.TransferEncoding, len(tt.body))
 				}
-				if v := r.Header.Values("Content-Encoding"); strings.Join(v, ",") != tt.encoding {
-					t.Errorf("upstream got Content-Encoding %q, want %q", v, tt.encoding)
+				if files, _ := os.ReadDir(temp); len(files) > 0 {
+					t.Errorf("temporary files left behind: %v", files)
 				}
-			}
-			if len(tt.body) > 0 && (r.ContentLength != int64(len(tt.body)) || len(r.TransferEncoding) > 0) {
-				t.Errorf("upstream got Content-Length %d, Transfer-Encoding %v; want %d and none", r.ContentLength, r.TransferEncoding, len(tt.body))
-			}
-			if files, _ := os.ReadDir(temp); len(files) > 0 {
-				t.Errorf("temporary files left behind: %v", files)
-			}
-		})
+			})
+		}
 	}
 }
+
+// bodyModes are the ways the gateway forwards a body with a declared
+// SHA-256: held until it matched (the default), or streamed with its last
+// byte held back (Config.StreamHashedBodies).
+var bodyModes = []string{"held", "streamed"}
 
 // checkForwarded checks what the upstream got of an accepted request.
 func checkForwarded(t *testing.T, r received, resp response, body []byte) {
@@ -221,22 +234,24 @@ func TestRejectBody(t *testing.T) {
 			sign: func(t *testing.T, req *http.Request) { signedStream(t, req, data, len(data)-1) }},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			temp := t.TempDir()
-			e := newEnv(t, gateway.Config{MaxMemoryBody: 32 << 10, TempDir: temp})
-			req := e.request(t, "PUT", "/bucket/key", tt.body)
-			tt.sign(t, req)
-			resp := e.do(t, req)
-			checkError(t, resp, tt.status, tt.code)
-			got := e.received(t)
-			if tt.none && len(got) > 0 {
-				t.Errorf("the upstream received %d requests, want none", len(got))
-			}
-			checkNoneComplete(t, got)
-			if files, _ := os.ReadDir(temp); len(files) > 0 {
-				t.Errorf("temporary files left behind: %v", files)
-			}
-		})
+		for _, mode := range bodyModes {
+			t.Run(mode+"/"+tt.name, func(t *testing.T) {
+				temp := t.TempDir()
+				e := newEnv(t, gateway.Config{MaxMemoryBody: 32 << 10, TempDir: temp, StreamHashedBodies: mode == "streamed"})
+				req := e.request(t, "PUT", "/bucket/key", tt.body)
+				tt.sign(t, req)
+				resp := e.do(t, req)
+				checkError(t, resp, tt.status, tt.code)
+				got := e.received(t)
+				if tt.none && (mode == "held" || !strings.HasPrefix(tt.name, "hex-mismatch")) && len(got) > 0 {
+					t.Errorf("the upstream received %d requests, want none", len(got))
+				}
+				checkNoneComplete(t, got)
+				if files, _ := os.ReadDir(temp); len(files) > 0 {
+					t.Errorf("temporary files left behind: %v", files)
+				}
+			})
+		}
 	}
 }
 

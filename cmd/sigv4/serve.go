@@ -152,6 +152,7 @@ func serveFlags(fs *flag.FlagSet) *serveOptions {
 	fs.StringVar(&o.postPolicy, "post-policy", gateway.PostAsPut, "what a verified browser upload (POST policy form) becomes upstream: put (its PutObject, re-signed where the upstream has credentials) or passthrough (the form itself, unsigned, for an upstream that reads forms)")
 	fs.BoolVar(&o.sigV2, "sigv2", false, "also accept AWS Signature Version 2 (legacy S3 clients: s3cmd signurl, boto's 's3' signer); for service s3 only")
 	fs.Var(&o.vhostDomains, "virtual-host-domain", "host `name` under which clients name a bucket in the host (bucket.NAME), which SigV2 signs; repeatable")
+	fs.BoolVar(&o.streamHashed, "stream-hashed-bodies", false, "forward a body with a declared SHA-256 as it arrives, its last byte held back until it matched, instead of holding it whole: faster large uploads, but the upstream sees unverified bytes before the end")
 	durationVar(fs, &o.idleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "drop a client whose upload or download stalls this long")
 	fs.Var(&o.websocket, "websocket", "`services` (comma-separated) whose clients may upgrade to WebSocket; repeatable")
 	durationVar(fs, &o.maxTunnel, "max-tunnel", gateway.DefaultMaxTunnel, "longest life of an upgraded connection")
@@ -175,7 +176,7 @@ type serveOptions struct {
 	upstream                                 upstreamFlags
 	authority                                struct{ url, cert, key, ca string }
 	signing                                  *gateway.Signing // made of upstream
-	preserveHost, sigV2                      bool
+	preserveHost, sigV2, streamHashed        bool
 	replay                                   string
 	replayPresigned, replayFailOpen          bool
 	postPolicy                               string
@@ -335,7 +336,7 @@ func (o *serveOptions) gateway(keys sigv4.KeySource, stats func() (uint64, uint6
 		Replay:         cache, ReplayPresigned: o.replayPresigned, ReplayFailOpen: o.replayFailOpen,
 		PostPolicy: o.postPolicy, KeysHealth: o.keysHealth, KeysNotifyLag: o.keysLag,
 		Verifier: v, Routes: routes, PreserveHost: o.preserveHost, ErrorFormat: format,
-		Logger: log, KeyCacheStats: stats, IdleTimeout: o.idleTimeout,
+		Logger: log, KeyCacheStats: stats, IdleTimeout: o.idleTimeout, StreamHashedBodies: o.streamHashed,
 		ForwardOverrides: o.forwardHeaders, MaxTunnel: o.maxTunnel, TempDir: o.tempDir,
 		MaxBuffered: int64(o.maxBuffered), MaxTempBytes: int64(o.maxTemp),
 		VerdictTimeout: o.verdictTimeout, MaxPendingPerIP: o.maxPendingPerIP,

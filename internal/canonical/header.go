@@ -43,9 +43,9 @@ func appendLower(b []byte, s string) []byte {
 	return b
 }
 
-func space(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
-}
+var spaceTable = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, '\v': true, '\f': true}
+
+func space(c byte) bool { return spaceTable[c] }
 
 // AppendHeaderValue appends a header value with leading and trailing white
 // space removed and every inner run of white space turned into one space.
@@ -53,21 +53,25 @@ func AppendHeaderValue(b []byte, v string) []byte {
 	if clean(v) {
 		return append(b, v...)
 	}
-	pending, started := false, false
-	for i := 0; i < len(v); i++ {
-		c := v[i]
+	// Copy, then compact in place: the write index never passes the read.
+	n := len(b)
+	b = append(b, v...)
+	t := b[n:]
+	w, pending := 0, false
+	for _, c := range t {
 		if space(c) {
-			pending = started
+			pending = w > 0
 			continue
 		}
 		if pending {
-			b = append(b, ' ')
+			t[w] = ' '
+			w++
 			pending = false
 		}
-		started = true
-		b = append(b, c)
+		t[w] = c
+		w++
 	}
-	return b
+	return b[:n+w]
 }
 
 // clean reports whether v needs no trimming or collapsing: no control
@@ -110,7 +114,7 @@ func zeroBytes(x uint64) uint64 {
 }
 
 // load64 reads eight bytes of s little-endian; the compiler makes it one load.
-func load64(s string) uint64 {
+func load64[T string | []byte](s T) uint64 {
 	_ = s[7]
 	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56

@@ -16,6 +16,8 @@ type HeaderSet struct {
 	order  []uint16
 	same   []bool // same[k]: order[k] has the name of order[k-1]
 	unique int
+	table  []uint16 // open addressing over the first tableN names: index+1, 0 free
+	tableN int      // the names indexed, plus one; 0: no table
 }
 
 // span is buf[lo:hi].
@@ -33,6 +35,7 @@ type headerEnt struct {
 // Reset empties the set, keeping its memory.
 func (h *HeaderSet) Reset() {
 	h.buf, h.ents, h.order, h.same, h.unique = h.buf[:0], h.ents[:0], h.order[:0], h.same[:0], 0
+	h.tableN = 0
 }
 
 // Add adds a header. Names that differ only in case are one header in the
@@ -50,6 +53,16 @@ func (h *HeaderSet) Add(name string, values []string) {
 	if values != nil {
 		h.SetValues(len(h.ents)-1, values)
 	}
+}
+
+// AddLower adds a header whose name is already in lower case (a validated
+// SignedHeaders entry), with its values to come (see SetValues).
+func (h *HeaderSet) AddLower(name string) {
+	var e headerEnt
+	e.name = h.appendSpan(name)
+	e.orig = e.name
+	e.key = prefixKey(h.bytes(e.name))
+	h.ents = append(h.ents, e)
 }
 
 func (h *HeaderSet) appendSpan(s string) span {
@@ -193,32 +206,60 @@ func (h *HeaderSet) AppendSigned(b []byte) []byte {
 func (h *HeaderSet) Unique() int { return h.unique }
 
 // Find returns the index of name (any case) among the first n headers
-// added, which must have been added sorted and in lower case, or -1.
+// added, which must have been added in lower case with distinct names, or
+// -1. The first call for an n indexes those names in a hash table: each
+// later Find hashes name once and compares it with one candidate, however
+// many names share a prefix (x-amz-meta-*).
 func (h *HeaderSet) Find(name string, n int) int {
-	key := foldKey(name)
-	lo, hi := 0, n
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		e := &h.ents[m]
-		c := 0
-		switch {
-		case key < e.key:
-			c = -1
-		case key > e.key:
-			c = 1
-		default:
-			c = compareFoldBytes(name, h.bytes(e.name))
+	if h.tableN != n+1 {
+		h.index(n)
+	}
+	mask := uint32(len(h.table) - 1)
+	for i := foldHash(name) & mask; ; i = (i + 1) & mask {
+		k := h.table[i]
+		if k == 0 {
+			return -1
 		}
-		switch {
-		case c == 0:
-			return m
-		case c > 0:
-			lo = m + 1
-		default:
-			hi = m
+		if compareFoldBytes(name, h.bytes(h.ents[k-1].name)) == 0 {
+			return int(k - 1)
 		}
 	}
-	return -1
+}
+
+// index builds the hash table of the first n names, at most half full.
+func (h *HeaderSet) index(n int) {
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	h.table = append(h.table[:0], make([]uint16, size)...)
+	mask := uint32(size - 1)
+	for k := range n {
+		i := foldHash(h.bytes(h.ents[k].name)) & mask
+		for h.table[i] != 0 {
+			i = (i + 1) & mask
+		}
+		h.table[i] = uint16(k + 1)
+	}
+	h.tableN = n + 1
+}
+
+// foldHash hashes a name as its lower-case form, eight bytes at a time, so
+// that a name in any case and its lower-case copy hash alike.
+func foldHash[T string | []byte](s T) uint32 {
+	const prime = 0x9e3779b97f4a7c15
+	x := uint64(len(s))
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x = (x ^ lowerWord(load64(s[i:i+8]))) * prime
+		x ^= x >> 29
+	}
+	var t uint64
+	for j := len(s) - 1; j >= i; j-- {
+		t = t<<8 | uint64(lower(s[j]))
+	}
+	x = (x ^ t) * prime
+	return uint32(x >> 32)
 }
 
 // foldKey is prefixKey of name in lower case.
