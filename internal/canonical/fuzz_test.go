@@ -486,7 +486,7 @@ func FuzzCanonicalHeaders(f *testing.F) {
 		for _, l := range lines {
 			n, _, _ := strings.Cut(l, ":")
 			lower = append(lower, n)
-			h.Add(n, nil)
+			h.AddLower(n)
 		}
 		for i, n := range lower {
 			up := []byte(n)
@@ -501,6 +501,11 @@ func FuzzCanonicalHeaders(f *testing.F) {
 		}
 		if got := h.Find("\xff\xffnot-there", len(lower)); got != -1 && lower[got] != "\xff\xffnot-there" {
 			t.Fatalf("Find of a missing name = %d", got)
+		}
+		// Added in order by AddLower, the set sorts as it was given.
+		h.Sort()
+		if got := string(h.AppendSigned(nil)); got != wantSigned || h.Unique() != len(lower) {
+			t.Fatalf("AppendSigned of names added by AddLower = %q (%d unique), want %q", got, h.Unique(), wantSigned)
 		}
 	})
 }

@@ -18,6 +18,7 @@ type HeaderSet struct {
 	unique int
 	table  []uint16 // open addressing over the first tableN names: index+1, 0 free
 	tableN int      // the names indexed, plus one; 0: no table
+	sorted bool     // every header came from AddLower: in order, distinct
 }
 
 // span is buf[lo:hi].
@@ -35,7 +36,7 @@ type headerEnt struct {
 // Reset empties the set, keeping its memory.
 func (h *HeaderSet) Reset() {
 	h.buf, h.ents, h.order, h.same, h.unique = h.buf[:0], h.ents[:0], h.order[:0], h.same[:0], 0
-	h.tableN = 0
+	h.tableN, h.sorted = 0, true
 }
 
 // Add adds a header. Names that differ only in case are one header in the
@@ -43,6 +44,7 @@ func (h *HeaderSet) Reset() {
 // as net/http writes them on the wire. Nil values mean the values are not
 // known yet (see SetValues).
 func (h *HeaderSet) Add(name string, values []string) {
+	h.sorted = false
 	var e headerEnt
 	e.orig = h.appendSpan(name)
 	lo := len(h.buf)
@@ -55,8 +57,9 @@ func (h *HeaderSet) Add(name string, values []string) {
 	}
 }
 
-// AddLower adds a header whose name is already in lower case (a validated
-// SignedHeaders entry), with its values to come (see SetValues).
+// AddLower adds a header whose name is already in lower case and sorts
+// after every name added before (a validated SignedHeaders entry), with
+// its values to come (see SetValues).
 func (h *HeaderSet) AddLower(name string) {
 	var e headerEnt
 	e.name = h.appendSpan(name)
@@ -134,6 +137,11 @@ func (h *HeaderSet) Sort() {
 	h.order = h.order[:0]
 	for i := range h.ents {
 		h.order = append(h.order, uint16(i))
+	}
+	if h.sorted { // in order already, one spelling each
+		h.same = append(h.same[:0], make([]bool, len(h.ents))...)
+		h.unique = len(h.ents)
+		return
 	}
 	o := h.order
 	for i := 1; i < len(o); i++ {
@@ -220,7 +228,7 @@ func (h *HeaderSet) Find(name string, n int) int {
 		if k == 0 {
 			return -1
 		}
-		if compareFoldBytes(name, h.bytes(h.ents[k-1].name)) == 0 {
+		if equalFold(name, h.bytes(h.ents[k-1].name)) {
 			return int(k - 1)
 		}
 	}
@@ -277,21 +285,25 @@ func foldKey(name string) uint64 {
 	return k
 }
 
-// compareFoldBytes compares a name in any case with a lower-case name.
-func compareFoldBytes(a string, b []byte) int {
-	i := 0
-	for ; i+8 <= len(a) && i+8 <= len(b); i += 8 {
-		if lowerWord(load64(a[i:])) != binary.LittleEndian.Uint64(b[i:]) {
-			break // the byte loop finds where
-		}
+// equalFold reports whether a name in any case is the lower-case name b,
+// eight bytes at a time, the last eight overlapping the word before.
+func equalFold(a string, b []byte) bool {
+	n := len(a)
+	if n != len(b) {
+		return false
 	}
-	for ; i < len(a) && i < len(b); i++ {
-		if ca, cb := lower(a[i]), b[i]; ca != cb {
-			if ca < cb {
-				return -1
+	if n < 8 {
+		for i := range n {
+			if lower(a[i]) != b[i] {
+				return false
 			}
-			return 1
+		}
+		return true
+	}
+	for i := 0; i+8 < n; i += 8 {
+		if lowerWord(load64(a[i:])) != load64(b[i:]) {
+			return false
 		}
 	}
-	return len(a) - len(b)
+	return lowerWord(load64(a[n-8:])) == load64(b[n-8:])
 }

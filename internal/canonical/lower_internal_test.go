@@ -62,3 +62,28 @@ func TestCleanWords(t *testing.T) {
 		}
 	}
 }
+
+// TestEqualFold checks the word-at-a-time equalFold against lowering byte
+// by byte, for names of 0 to 24 bytes differing in one byte anywhere.
+func TestEqualFold(t *testing.T) {
+	for n := 0; n <= 24; n++ {
+		name := []byte(strings.Repeat("X-aMz", 5)[:n])
+		low := appendLower(nil, string(name))
+		if !equalFold(string(name), low) {
+			t.Fatalf("equalFold(%q, %q) = false", name, low)
+		}
+		if equalFold(string(name)+"a", low) || n > 0 && equalFold(string(name[:n-1]), low) {
+			t.Fatalf("equalFold of %q: a longer or shorter name matched", name)
+		}
+		for i := range n {
+			for _, c := range []byte{0, 'a', 'Q', 'q', '-', 0x80, 0xff} {
+				other := append([]byte(nil), name...)
+				other[i] = c
+				want := string(appendLower(nil, string(other))) == string(low)
+				if got := equalFold(string(other), low); got != want {
+					t.Fatalf("equalFold(%q, %q) = %v, want %v", other, low, got, want)
+				}
+			}
+		}
+	}
+}
