@@ -45,6 +45,9 @@ var (
 	loadFlag     = flag.Bool("load", false, "run the gateway load test")
 	loadDuration = flag.Duration("load.duration", 10*time.Second, "duration of each load run")
 	loadWorkers  = flag.Int("load.workers", 32, "concurrent client connections")
+	// 125 MB/s is a 1 Gbit/s link.
+	loadLinkRate    = flag.Float64("load.link-rate", 125e6, "bytes a second of each link in the link run")
+	loadLinkWorkers = flag.Int("load.link-workers", 4, "concurrent client connections in the link run")
 )
 
 func TestGatewayLoad(t *testing.T) {
@@ -106,6 +109,91 @@ func TestGatewayLoad(t *testing.T) {
 		fmt.Printf("| %s | %d | %.0f | %.0f | %.2f | %s | %s | %.0f | %.2f | %v / %v | %v / %v | %v / %v |\n", c.name, *loadWorkers,
 			b.rps, g.rps, g.rps/b.rps, streamed, floor, r.rps, r.rps/b.rps, b.p50, b.p99, g.p50-b.p50, g.p99-b.p99, r.p50-b.p50, r.p99-b.p99)
 	}
+	linkLoad(t, body)
+}
+
+// linkLoad sends 1 MiB hashed PUTs where each hop is a link of
+// loadLinkRate (client to proxy, proxy to upstream, each connection its
+// own link), through a bare proxy, the gateway holding hashed bodies (the
+// default) and the gateway streaming them: on a link slower than the
+// machine hashes, holding a body makes its two hops take turns, streaming
+// lets them overlap.
+func linkLoad(t *testing.T, body []byte) {
+	rate := *loadLinkRate
+	upstream := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+	}))
+	upstream.Listener = &linkListener{Listener: upstream.Listener, rate: rate}
+	upstream.Start()
+	defer upstream.Close()
+	u, _ := url.Parse(upstream.URL)
+	serve := func(h http.Handler) *httptest.Server {
+		s := httptest.NewUnstartedServer(h)
+		s.Listener = &linkListener{Listener: s.Listener, rate: rate}
+		s.Start()
+		return s
+	}
+	bare := serve(bareProxy(u))
+	defer bare.Close()
+	creds, gw := loadGateway(t, u, nil, nil)
+	held := serve(gw)
+	defer held.Close()
+	screds, sgw := loadGateway(t, u, nil, nil, streamHashed)
+	streamed := serve(sgw)
+	defer streamed.Close()
+	workers := *loadWorkers
+	*loadWorkers = *loadLinkWorkers
+	defer func() { *loadWorkers = workers }()
+	b := runLoad(t, signedPUT(t, creds, bare.URL, body), body)
+	h := runLoad(t, signedPUT(t, creds, held.URL, body), body)
+	st := runLoad(t, signedPUT(t, screds, streamed.URL, body), body)
+	for _, r := range []loadResult{b, h, st} {
+		if r.errors > 0 {
+			t.Errorf("links: %d errors (first: %v)", r.errors, r.firstErr)
+		}
+	}
+	fmt.Printf("\n| PUT 1 MiB, hashed, each hop a %.0f MB/s link | workers | bare proxy req/s | held req/s | held/bare | streamed req/s | streamed/bare | bare p50 | held p50 | streamed p50 |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n", rate/1e6)
+	fmt.Printf("| | %d | %.0f | %.0f | %.2f | %.0f | %.2f | %v | %v | %v |\n", *loadLinkWorkers,
+		b.rps, h.rps, h.rps/b.rps, st.rps, st.rps/b.rps, b.p50, h.p50, st.p50)
+}
+
+// linkListener's connections read at most rate bytes a second each: a
+// link of that speed into the server.
+type linkListener struct {
+	net.Listener
+	rate float64
+}
+
+func (l *linkListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &linkConn{Conn: c, rate: l.rate}, nil
+}
+
+// linkConn delays reads until a link of its rate would have carried the
+// bytes read. A sleep here lasts a millisecond at least, so the reads wait
+// only once 2 ms behind, and a link idle for a while has 1 ms of credit
+// (125 KB at 1 Gbit/s): its rate holds on average over a transfer.
+type linkConn struct {
+	net.Conn
+	rate float64
+	free time.Time // when the bytes read so far have crossed the link
+}
+
+func (c *linkConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p[:min(len(p), 64<<10)])
+	if n > 0 {
+		if credit := time.Now().Add(-time.Millisecond); c.free.Before(credit) {
+			c.free = credit
+		}
+		c.free = c.free.Add(time.Duration(float64(n) / c.rate * float64(time.Second)))
+		if wait := time.Until(c.free); wait > 2*time.Millisecond {
+			time.Sleep(wait)
+		}
+	}
+	return n, err
 }
 
 type loadCase struct {
