@@ -3,7 +3,6 @@ package canonical
 import (
 	"bytes"
 	"slices"
-	"strings"
 )
 
 // Query parameter names that take part in authentication.
@@ -30,14 +29,10 @@ const (
 func (s *Scratch) AppendQuery(b []byte, rawQuery string, omit Omit) []byte {
 	s.query = s.query[:0]
 	s.pairs = s.pairs[:0]
-	for rest := rawQuery; rest != ""; {
-		field := rest
-		if j := strings.IndexByte(rest, '&'); j >= 0 {
-			field, rest = rest[:j], rest[j+1:]
-		} else {
-			rest = ""
+	for i := 0; i < len(rawQuery); i++ { // at a field's start, or its '&'
+		if rawQuery[i] != '&' {
+			i = s.addPair(rawQuery, i, omit)
 		}
-		s.addPair(field, omit)
 	}
 	s.sortPairs()
 	for n, p := range s.pairs {
@@ -49,51 +44,56 @@ func (s *Scratch) AppendQuery(b []byte, rawQuery string, omit Omit) []byte {
 	return b
 }
 
-func (s *Scratch) addPair(field string, omit Omit) {
-	if field == "" {
-		return
-	}
-	name, value := field, ""
-	if i := strings.IndexByte(field, '='); i >= 0 {
-		name, value = field[:i], field[i+1:]
-	}
+// addPair adds the field of q that starts at i, re-encoded, and returns
+// where it ends: at its '&', or the end of q.
+func (s *Scratch) addPair(q string, i int, omit Omit) int {
 	k0 := len(s.query)
-	s.query = appendReencoded(s.query, name)
+	s.query, i = appendReencoded(s.query, q, i, true)
 	k1 := len(s.query)
 	key := s.query[k0:k1]
 	if omit&OmitSignature != 0 && string(key) == ParamSignature ||
 		omit&OmitSecurityToken != 0 && string(key) == ParamSecurityToken {
 		s.query = s.query[:k0]
-		return
+		for i < len(q) && q[i] != '&' {
+			i++
+		}
+		return i
+	}
+	if i < len(q) && q[i] == '=' {
+		i++
 	}
 	s.query = append(s.query, '=')
-	s.query = appendReencoded(s.query, value)
+	s.query, i = appendReencoded(s.query, q, i, false)
 	s.pairs = append(s.pairs, pair{prefixKey(key), int32(k0), int32(k1), int32(len(s.query))})
+	return i
 }
 
-// appendReencoded decodes a query component and encodes it again. Runs of
-// unreserved bytes, and escapes already in canonical form (%XX, upper-case
-// hex, of a byte that must stay escaped), are copied as they are.
-func appendReencoded(b []byte, s string) []byte {
-	for i := 0; i < len(s); {
+// appendReencoded decodes the query component of q that starts at i, up to
+// the next '&' (or, in a name, '='), encodes it again, and returns where
+// it stopped. Runs of unreserved bytes, and escapes already in canonical
+// form (%XX, upper-case hex, of a byte that must stay escaped), are copied
+// as they are. No escape holds '&' or '=': those end a component wherever
+// they are.
+func appendReencoded(b []byte, q string, i int, name bool) ([]byte, int) {
+	for i < len(q) {
 		n := i
-		for n < len(s) && unreserved(s[n]) {
+		for n < len(q) && unreserved(q[n]) {
 			n++
 		}
-		b = append(b, s[i:n]...)
-		if i = n; i == len(s) {
+		b = append(b, q[i:n]...)
+		if i = n; i == len(q) || q[i] == '&' || name && q[i] == '=' {
 			break
 		}
-		if canonicalEscape(s, i) {
-			b = append(b, s[i:i+3]...)
+		if canonicalEscape(q, i) {
+			b = append(b, q[i:i+3]...)
 			i += 3
 			continue
 		}
-		c, w := decodeAt(s, i, true)
+		c, w := decodeAt(q, i, true)
 		i += w
 		b = appendEncoded(b, c)
 	}
-	return b
+	return b, i
 }
 
 // canonicalEscape reports whether s[i:] starts with an escape that the
