@@ -6,7 +6,6 @@ package authz
 
 import (
 	"errors"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -253,10 +252,7 @@ func IsPresigned(rawQuery string) bool {
 // ParamName decodes a query parameter name as the canonical query does, so
 // that X-Amz-%53ignature is recognised as X-Amz-Signature everywhere.
 func ParamName(raw string) string {
-	if strings.IndexByte(raw, '%') < 0 && strings.IndexByte(raw, '+') < 0 {
-		return raw
-	}
-	if name, err := url.QueryUnescape(raw); err == nil {
+	if name, err := unescape(raw); err == nil {
 		return name
 	}
 	return raw
@@ -271,7 +267,7 @@ func QueryValue(rawQuery, name string) string {
 		field, rest, _ = strings.Cut(rest, "&")
 		n, v, _ := strings.Cut(field, "=")
 		if ParamName(n) == name {
-			if d, err := url.QueryUnescape(v); err == nil {
+			if d, err := unescape(v); err == nil {
 				value = d
 			}
 		}
@@ -374,12 +370,40 @@ func MissingQueryParam(name string) string {
 	return "query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters; " + name + " is missing"
 }
 
-// unescape decodes a query value, allocating only if it has escapes.
+// errEscape is a '%' that starts no escape.
+var errEscape = errors.New("invalid escape")
+
+// unescape decodes a query component as url.QueryUnescape does ('+' is a
+// space, a '%' must start an escape), in one pass and one allocation, and
+// none if it has nothing to decode.
 func unescape(v string) (string, error) {
-	if strings.IndexByte(v, '%') < 0 && strings.IndexByte(v, '+') < 0 {
+	i := strings.IndexAny(v, "%+")
+	if i < 0 {
 		return v, nil
 	}
-	return url.QueryUnescape(v)
+	var b strings.Builder
+	b.Grow(len(v)) // at least the decoded length
+	for i >= 0 {
+		b.WriteString(v[:i])
+		if v[i] == '+' {
+			b.WriteByte(' ')
+			v = v[i+1:]
+		} else {
+			if i+2 >= len(v) {
+				return "", errEscape
+			}
+			hi, ok1 := canonical.Unhex(v[i+1])
+			lo, ok2 := canonical.Unhex(v[i+2])
+			if !ok1 || !ok2 {
+				return "", errEscape
+			}
+			b.WriteByte(hi<<4 | lo)
+			v = v[i+3:]
+		}
+		i = strings.IndexAny(v, "%+")
+	}
+	b.WriteString(v)
+	return b.String(), nil
 }
 
 // AppendHeader appends an Authorization header value.

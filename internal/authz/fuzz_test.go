@@ -337,3 +337,21 @@ func TestParseQueryFieldCount(t *testing.T) {
 		t.Errorf("%d parameters and one empty field: trailing -> %v, leading -> %v, inner -> %v", authz.MaxQueryParams, errTrailing, errLeading, errInner)
 	}
 }
+
+// FuzzParamName: ParamName decodes as url.QueryUnescape does, and gives
+// back a name it cannot decode as it came.
+func FuzzParamName(f *testing.F) {
+	for _, s := range []string{"", "X-Amz-Signature", "X-Amz-%53ignature", "a+b", "%", "%4", "%4g", "%41%", "%%41",
+		"AKID%2F20240517%2Fus-east-1%2Fs3%2Faws4_request", "+%2B+", "%e2%82%ac", "x%2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		want, err := url.QueryUnescape(raw)
+		if err != nil {
+			want = raw
+		}
+		if got := authz.ParamName(raw); got != want {
+			t.Fatalf("ParamName(%q) = %q, want %q", raw, got, want)
+		}
+	})
+}

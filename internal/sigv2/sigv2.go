@@ -85,9 +85,25 @@ var ErrQueryIncomplete = errors.New("Query-string authentication requires the Si
 // AWSAccessKeyId and Signature parameters.
 func IsPresigned(rawQuery string) bool {
 	var a, s bool
-	for name := range names(rawQuery) {
-		a = a || name == ParamAccessKeyID
-		s = s || name == ParamSignature
+	for rest := rawQuery; rest != ""; {
+		field := rest
+		if j := strings.IndexByte(rest, '&'); j >= 0 {
+			field, rest = rest[:j], rest[j+1:]
+		} else {
+			rest = ""
+		}
+		// The names sought start with A or S, or with an escape, and are
+		// 9 bytes at least: no other field needs decoding.
+		if len(field) < len(ParamSignature) || field[0] != 'A' && field[0] != 'S' && field[0] != '%' {
+			continue
+		}
+		name, _, _ := strings.Cut(field, "=")
+		switch decodeName(name) {
+		case ParamAccessKeyID:
+			a = true
+		case ParamSignature:
+			s = true
+		}
 	}
 	return a && s
 }
@@ -352,17 +368,6 @@ func decodeValue(raw string) string {
 	return raw
 }
 
-// names yields the decoded names of a raw query's parameters.
-func names(rawQuery string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for field := range strings.SplitSeq(rawQuery, "&") {
-			name, _, _ := strings.Cut(field, "=")
-			if !yield(decodeName(name)) {
-				return
-			}
-		}
-	}
-}
 
 // BucketOfHost returns the bucket a virtual-hosted request names in its
 // host: the labels before one of domains ("photos.s3.example.com" names

@@ -195,3 +195,27 @@ func TestBucketOfHost(t *testing.T) {
 		}
 	}
 }
+
+// FuzzIsPresigned: IsPresigned, which decodes only the names that could
+// be the two it seeks, answers as decoding every name does.
+func FuzzIsPresigned(f *testing.F) {
+	for _, q := range []string{"", "Signature=s&AWSAccessKeyId=A", "AWSAccess%4BeyId=A&Signature=s", "%53ignature=s&%41WSAccessKeyId=a",
+		"Signature", "&&Signature=&AWSAccessKeyId", "X-Amz-Signature=s&AWSAccessKeyId=A", "Sig+nature=s"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		var a, s bool
+		for _, field := range strings.Split(q, "&") {
+			name, _, _ := strings.Cut(field, "=")
+			switch decodeName(name) {
+			case ParamAccessKeyID:
+				a = true
+			case ParamSignature:
+				s = true
+			}
+		}
+		if got := IsPresigned(q); got != (a && s) {
+			t.Fatalf("IsPresigned(%q) = %v, want %v", q, got, a && s)
+		}
+	})
+}
