@@ -370,6 +370,16 @@ func MissingQueryParam(name string) string {
 	return "query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters; " + name + " is missing"
 }
 
+// indexEscape returns the index of the first '%' or '+' of s, or -1.
+func indexEscape(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '%' || c == '+' {
+			return i
+		}
+	}
+	return -1
+}
+
 // errEscape is a '%' that starts no escape.
 var errEscape = errors.New("invalid escape")
 
@@ -377,7 +387,7 @@ var errEscape = errors.New("invalid escape")
 // space, a '%' must start an escape), in one pass and one allocation, and
 // none if it has nothing to decode.
 func unescape(v string) (string, error) {
-	i := strings.IndexAny(v, "%+")
+	i := indexEscape(v)
 	if i < 0 {
 		return v, nil
 	}
@@ -400,7 +410,7 @@ func unescape(v string) (string, error) {
 			b.WriteByte(hi<<4 | lo)
 			v = v[i+3:]
 		}
-		i = strings.IndexAny(v, "%+")
+		i = indexEscape(v)
 	}
 	b.WriteString(v)
 	return b.String(), nil

@@ -368,7 +368,6 @@ func decodeValue(raw string) string {
 	return raw
 }
 
-
 // BucketOfHost returns the bucket a virtual-hosted request names in its
 // host: the labels before one of domains ("photos.s3.example.com" names
 // "photos" under "s3.example.com"). A host that is one of domains, or
