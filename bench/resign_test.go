@@ -73,7 +73,10 @@ func BenchmarkGatewayResign(b *testing.B) {
 			b.SetBytes(int64(len(raw)))
 			for b.Loop() {
 				req := tmpl.Clone(tmpl.Context())
-				req.Body = io.NopCloser(bytes.NewReader(raw))
+				req.Body = http.NoBody // as a server gives a request without one
+				if len(raw) > 0 {
+					req.Body = io.NopCloser(bytes.NewReader(raw))
+				}
 				w := httptest.NewRecorder()
 				c.handler.ServeHTTP(w, req)
 				if w.Code != http.StatusOK {

@@ -27,13 +27,22 @@ import (
 // a backend error is not cached. The Identity carries the key's principal,
 // its session token if temporary, and its expiry.
 func (s *Store) SigningKey(ctx context.Context, accessKeyID string, scope sigv4.Scope) (sigv4.SigningKey, sigv4.Identity, error) {
-	e, err := s.entry(ctx, cacheKey{accessKeyID: accessKeyID, scope: scope}, &scope, func(secret string) (*cacheEntry, error) {
-		return &cacheEntry{key: sigv4.DeriveSigningKey(secret, scope)}, nil
-	})
+	ck := cacheKey{accessKeyID: accessKeyID, scope: scope}
+	e, ok, err := s.hit(ck, s.opts.Now()) // no closure to allocate when cached
+	if !ok {
+		e, err = s.signingEntry(ctx, ck)
+	}
 	if err != nil {
 		return sigv4.SigningKey{}, sigv4.Identity{}, err
 	}
 	return e.key, e.id, nil
+}
+
+// signingEntry looks up, derives and caches a signing key.
+func (s *Store) signingEntry(ctx context.Context, ck cacheKey) (*cacheEntry, error) {
+	return s.entry(ctx, ck, &ck.scope, func(secret string) (*cacheEntry, error) {
+		return &cacheEntry{key: sigv4.DeriveSigningKey(secret, ck.scope)}, nil
+	})
 }
 
 // PublicKey implements sigv4.PublicKeySource: the SigV4a
@@ -101,14 +110,8 @@ func (s *Store) SigV2Signature(ctx context.Context, accessKeyID string, stringTo
 // makes of its secret, or the refusal.
 func (s *Store) entry(ctx context.Context, ck cacheKey, scope *sigv4.Scope, build func(secret string) (*cacheEntry, error)) (*cacheEntry, error) {
 	now := s.opts.Now()
-	if e := s.cache.get(ck, now); e != nil {
-		s.hits.Add(1)
-		s.markUsed(e, ck.accessKeyID, now)
-		return e, nil
-	}
-	if err := s.cache.refused(ck, now); err != nil {
-		s.hits.Add(1)
-		return nil, err
+	if e, ok, err := s.hit(ck, now); ok {
+		return e, err
 	}
 	s.misses.Add(1)
 	if err := checkAccessKeyID(ck.accessKeyID); err != nil {
@@ -138,6 +141,20 @@ func (s *Store) entry(ctx context.Context, ck cacheKey, scope *sigv4.Scope, buil
 	s.cache.put(ck, e, epoch, now)
 	s.markUsed(e, ck.accessKeyID, now)
 	return e, nil
+}
+
+// hit answers from the cache, with a key or a refusal, if it can (ok).
+func (s *Store) hit(ck cacheKey, now time.Time) (e *cacheEntry, ok bool, err error) {
+	if e := s.cache.get(ck, now); e != nil {
+		s.hits.Add(1)
+		s.markUsed(e, ck.accessKeyID, now)
+		return e, true, nil
+	}
+	if err := s.cache.refused(ck, now); err != nil {
+		s.hits.Add(1)
+		return nil, true, err
+	}
+	return nil, false, nil
 }
 
 // CacheStats returns how many SigningKey and PublicKey calls were answered

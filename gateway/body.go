@@ -380,18 +380,18 @@ func (c *countingBody) Close() error { return c.r.Close() }
 // caps the read deadline, however fast the bytes flow: the time to a
 // verdict, or to drain a rejected body.
 type idleDeadline struct {
-	rc                  *http.ResponseController
+	rc                  http.ResponseController
 	timeout             time.Duration // 0: none
 	cap                 time.Time     // zero: none
 	lastRead, lastWrite time.Time
 }
 
-func newIdleDeadline(w http.ResponseWriter, timeout time.Duration) *idleDeadline {
-	d := &idleDeadline{rc: http.NewResponseController(w), timeout: max(timeout, 0)}
+// init starts d on w's connection.
+func (d *idleDeadline) init(w http.ResponseWriter, timeout time.Duration) {
+	*d = idleDeadline{rc: *http.NewResponseController(w), timeout: max(timeout, 0)}
 	if d.timeout > 0 {
 		d.read()
 	}
-	return d
 }
 
 func (d *idleDeadline) read() {

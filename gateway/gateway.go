@@ -429,6 +429,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:        g.rewrite,
+		BufferPool:     copyBuffers,
 		Transport:      routeTransport{upstream: transport},
 		ModifyResponse: g.modifyResponse,
 		ErrorHandler:   g.proxyError,
@@ -581,17 +582,28 @@ func exchangeOf(ctx context.Context) *exchange {
 	return ctx.Value(exchangeKey{}).(*exchange)
 }
 
+// exchangeParts are an exchange and what it points to, allocated at once.
+type exchangeParts struct {
+	x    exchange
+	w    responseWriter
+	idle idleDeadline
+	raw  countingBody
+}
+
 func (g *Gateway) begin(w http.ResponseWriter, r *http.Request) *exchange {
-	idle := newIdleDeadline(w, g.idleTimeout)
-	x := &exchange{id: newRequestID(), start: time.Now(), w: &responseWriter{ResponseWriter: w, idle: idle}, idle: idle}
+	p := &exchangeParts{}
+	x, idle := &p.x, &p.idle
+	idle.init(w, g.idleTimeout)
+	p.w = responseWriter{ResponseWriter: w, idle: idle}
+	x.id, x.start, x.w, x.idle, x.raw = newRequestID(), time.Now(), &p.w, idle, &p.raw
 	x.memory.b, x.disk.b = &g.memory, &g.disk
 	x.req = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x))
 	if r.Body == nil || r.Body == http.NoBody {
-		x.raw = &countingBody{r: http.NoBody} // the verifier knows NoBody
+		p.raw = countingBody{r: http.NoBody} // the verifier knows NoBody
 	} else {
 		// Until the verdict, what the verifier reads is held in memory,
 		// and the client has VerdictTimeout to send it.
-		x.raw = &countingBody{r: r.Body, idle: idle, charge: &x.memory}
+		p.raw = countingBody{r: r.Body, idle: idle, charge: &x.memory}
 		x.req.Body = x.raw
 		idle.limit(x.start.Add(g.verdictTime))
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"testing/iotest"
@@ -226,5 +227,27 @@ func TestFailureRingBounded(t *testing.T) {
 	}
 	if f, ok := r.get(7950); !ok || f.ID != 7950 {
 		t.Errorf("get(7950) = %+v, %v", f, ok)
+	}
+}
+
+// TestAuthHeadersCanonical: rewriteHeaders deletes authHeaders from the
+// map by name, which finds them only in canonical form.
+func TestAuthHeadersCanonical(t *testing.T) {
+	for _, name := range append(authHeaders, "Content-Length") {
+		if c := http.CanonicalHeaderKey(name); c != name {
+			t.Errorf("%q is not canonical (%q)", name, c)
+		}
+	}
+}
+
+// TestRequestID: 16 upper-case hex digits, different each time.
+func TestRequestID(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		id := newRequestID()
+		if len(id) != 16 || strings.Trim(id, "0123456789ABCDEF") != "" || seen[id] {
+			t.Fatalf("request ID %q (seen before: %v)", id, seen[id])
+		}
+		seen[id] = true
 	}
 }

@@ -76,6 +76,7 @@ func NewSigningProxy(cfg ProxyConfig) (*SigningProxy, error) {
 		signers: resigner{signers: map[signerKey]*sigv4.Signer{}}}
 	p.proxy = &httputil.ReverseProxy{
 		Rewrite:      p.rewrite,
+		BufferPool:   copyBuffers,
 		Transport:    proxyTransport{p: p, next: cmp.Or(cfg.Transport, upstreamTransport())},
 		ErrorHandler: p.proxyError,
 		ErrorLog:     slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),

@@ -3,8 +3,8 @@ package gateway
 import (
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/sigv4/sigv4"
 )
@@ -43,9 +43,9 @@ func rewriteHeaders(h http.Header, res *sigv4.Result, requestID string) {
 		}
 	}
 	for _, name := range authHeaders {
-		h.Del(name)
+		delete(h, name) // canonical names: Del without canonicalizing them
 	}
-	h.Del("Content-Length") // Request.ContentLength says it
+	delete(h, "Content-Length") // Request.ContentLength says it
 	if streaming(res.PayloadHash) {
 		h.Set(sigv4.HeaderContentSHA256, sigv4.UnsignedPayload)
 		h.Del(sigv4.HeaderDecodedContentLength)
@@ -116,13 +116,32 @@ const (
 // setRequestID sets the request ID an AWS SDK reports with an answer or an
 // error, under the names of both S3 and the JSON services.
 func setRequestID(h http.Header, id string) {
-	h.Set(headerAmzRequestID, id)
-	h.Set(headerAmznRequestID, id)
+	v := []string{id, id} // one backing array; the names are canonical
+	h[headerAmzRequestID], h[headerAmznRequestID] = v[0:1:1], v[1:2:2]
 }
 
 // newRequestID returns 16 upper-case hex digits, as Amazon S3's look. It
 // only has to be unique enough to find a request in the logs.
 func newRequestID() string {
-	s := strconv.FormatUint(rand.Uint64(), 16)
-	return strings.ToUpper(strings.Repeat("0", 16-len(s)) + s)
+	const digits = "0123456789ABCDEF"
+	var b [16]byte
+	x := rand.Uint64()
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i], x = digits[x&15], x>>4
+	}
+	return string(b[:])
+}
+
+// copyBuffers lends the proxies the buffers they copy answers through
+// (32 KiB each, as ReverseProxy would allocate for every request).
+var copyBuffers = &bufferPool{p: sync.Pool{New: func() any { return new([32 << 10]byte) }}}
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte { return b.p.Get().(*[32 << 10]byte)[:] }
+
+func (b *bufferPool) Put(buf []byte) {
+	if len(buf) == 32<<10 {
+		b.p.Put((*[32 << 10]byte)(buf))
+	}
 }
