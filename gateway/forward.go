@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"slices"
@@ -211,6 +212,28 @@ func sameNormal(name, o string) bool {
 	return true
 }
 
+// setXForwarded is ProxyRequest.SetXForwarded with the three values in
+// one backing array: the client's address after any X-Forwarded-For
+// already set, the client's Host, and the scheme it used.
+func setXForwarded(pr *httputil.ProxyRequest) {
+	out := pr.Out.Header
+	v := make([]string, 3)
+	if ip, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
+		if prior := out["X-Forwarded-For"]; len(prior) > 0 {
+			ip = strings.Join(prior, ", ") + ", " + ip
+		}
+		v[0] = ip
+		out["X-Forwarded-For"] = v[0:1:1]
+	} else {
+		delete(out, "X-Forwarded-For")
+	}
+	v[1], v[2] = pr.In.Host, "http"
+	if pr.In.TLS != nil {
+		v[2] = "https"
+	}
+	out["X-Forwarded-Host"], out["X-Forwarded-Proto"] = v[1:2:2], v[2:3:3]
+}
+
 // setForwarded sets X-Forwarded-For, -Host and -Proto, as
 // ReverseProxy.SetXForwarded does: after the client's address, in
 // X-Forwarded-For, come only the addresses of a proxy in front whose
@@ -218,13 +241,13 @@ func sameNormal(name, o string) bool {
 // removed them, and Forwarded, from the request.
 func setForwarded(pr *httputil.ProxyRequest, keep map[string]bool) {
 	in, out := pr.In.Header, pr.Out.Header
-	kept := func(name string) bool { return keep[strings.ToLower(name)] && len(in[name]) > 0 }
+	kept := func(name string) bool { return len(in[name]) > 0 && len(keep) > 0 && keep[strings.ToLower(name)] }
 	for _, name := range []string{"Forwarded", "X-Forwarded-For"} {
 		if kept(name) {
 			out[name] = slices.Clone(in[name])
 		}
 	}
-	pr.SetXForwarded()
+	setXForwarded(pr)
 	for _, name := range []string{"X-Forwarded-Host", "X-Forwarded-Proto"} {
 		if kept(name) {
 			out[name] = slices.Clone(in[name])

@@ -714,8 +714,8 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 		pr.Out.Host = pr.In.Host
 	}
 	if !x.route.upgrade {
-		pr.Out.Header.Del("Connection")
-		pr.Out.Header.Del("Upgrade")
+		delete(pr.Out.Header, "Connection") // canonical names: Del without canonicalizing
+		delete(pr.Out.Header, "Upgrade")
 	}
 	removeOverrides(pr.Out.Header, g.overrides)
 	setForwarded(pr, g.overrides)

@@ -2,10 +2,14 @@ package gateway
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -249,5 +253,32 @@ func TestRequestID(t *testing.T) {
 			t.Fatalf("request ID %q (seen before: %v)", id, seen[id])
 		}
 		seen[id] = true
+	}
+}
+
+// TestSetXForwarded: setXForwarded sets what ProxyRequest.SetXForwarded
+// sets, whatever the client's address, prior X-Forwarded-For and scheme.
+func TestSetXForwarded(t *testing.T) {
+	for _, remote := range []string{"192.0.2.1:5000", "[2001:db8::1]:443", "not-an-address", ""} {
+		for _, prior := range [][]string{nil, {"10.0.0.1"}, {"10.0.0.1", "10.0.0.2, 10.0.0.3"}} {
+			for _, useTLS := range []bool{false, true} {
+				in := httptest.NewRequest("GET", "http://bucket.example.com/key", nil)
+				in.RemoteAddr = remote
+				if useTLS {
+					in.TLS = &tls.ConnectionState{}
+				}
+				want, got := &httputil.ProxyRequest{In: in, Out: in.Clone(in.Context())}, &httputil.ProxyRequest{In: in, Out: in.Clone(in.Context())}
+				for _, pr := range []*httputil.ProxyRequest{want, got} {
+					if prior != nil {
+						pr.Out.Header["X-Forwarded-For"] = append([]string(nil), prior...)
+					}
+				}
+				want.SetXForwarded()
+				setXForwarded(got)
+				if !reflect.DeepEqual(got.Out.Header, want.Out.Header) {
+					t.Errorf("remote %q, prior %q, TLS %v: got %v, want %v", remote, prior, useTLS, got.Out.Header, want.Out.Header)
+				}
+			}
+		}
 	}
 }
