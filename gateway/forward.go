@@ -174,16 +174,6 @@ func normalName(name string) string {
 	return strings.ReplaceAll(strings.ToLower(name), "_", "-")
 }
 
-// removeOverrides deletes the override headers of h but those in keep
-// (normal names).
-func removeOverrides(h http.Header, keep map[string]bool) {
-	for name := range h {
-		if isOverride(name) && !keep[normalName(name)] {
-			delete(h, name)
-		}
-	}
-}
-
 // isOverride reports whether name is an override header, in any case or
 // with "_" for "-", without allocating: it runs on every header.
 func isOverride(name string) bool {

@@ -713,13 +713,9 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	if g.preserve {
 		pr.Out.Host = pr.In.Host
 	}
-	if !x.route.upgrade {
-		delete(pr.Out.Header, "Connection") // canonical names: Del without canonicalizing
-		delete(pr.Out.Header, "Upgrade")
-	}
-	removeOverrides(pr.Out.Header, g.overrides)
+	pr.Out.Header = upstreamHeader(pr.Out.Header, x.route.upgrade, g.overrides, x.res)
 	setForwarded(pr, g.overrides)
-	rewriteHeaders(pr.Out.Header, x.res, x.id)
+	setIdentity(pr.Out.Header, x.res, x.id)
 }
 
 // modifyResponse gives the upstream's answer the gateway's request ID, or

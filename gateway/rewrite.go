@@ -3,6 +3,7 @@ package gateway
 import (
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -33,25 +34,42 @@ var authHeaders = []string{
 	"Expect",              // the gateway already decided to read the body
 }
 
-// rewriteHeaders turns the headers of a verified request into the
-// upstream's: no authentication, the decoded body's description, and the
-// verified identity.
-func rewriteHeaders(h http.Header, res *sigv4.Result, requestID string) {
-	for name := range h {
-		if isIdentityHeader(name) {
-			delete(h, name)
+// upstreamHeader returns the headers of a verified request as the upstream
+// gets them, copied once into a map with room for the gateway's own (see
+// setForwarded and setIdentity): without the authentication, Content-Length
+// (Request.ContentLength says it), identity headers sent by the client,
+// override headers but those in keep, and Connection and Upgrade unless
+// the route allows upgrades; a streamed body described as decoded.
+func upstreamHeader(in http.Header, upgrade bool, keep map[string]bool, res *sigv4.Result) http.Header {
+	h := make(http.Header, len(in)+8)
+	for name, v := range in {
+		if !dropped(name, upgrade, keep) {
+			h[name] = v
 		}
 	}
-	for _, name := range authHeaders {
-		delete(h, name) // canonical names: Del without canonicalizing them
-	}
-	delete(h, "Content-Length") // Request.ContentLength says it
 	if streaming(res.PayloadHash) {
 		h.Set(sigv4.HeaderContentSHA256, sigv4.UnsignedPayload)
 		h.Del(sigv4.HeaderDecodedContentLength)
 		h.Del(sigv4.HeaderTrailer)
 		removeAWSChunked(h)
 	}
+	return h
+}
+
+// dropped reports whether upstreamHeader leaves the header name out.
+// Names of the map are compared as they are: a server's are canonical.
+func dropped(name string, upgrade bool, keep map[string]bool) bool {
+	if name == "Content-Length" || slices.Contains(authHeaders, name) {
+		return true
+	}
+	if name == "Connection" || name == "Upgrade" {
+		return !upgrade
+	}
+	return isIdentityHeader(name) || isOverride(name) && !keep[normalName(name)]
+}
+
+// setIdentity sets the verified identity headers.
+func setIdentity(h http.Header, res *sigv4.Result, requestID string) {
 	// The identity headers share one backing array: one allocation, not
 	// one per header (their names are canonical already).
 	v := make([]string, 5)
