@@ -98,6 +98,10 @@ func BenchmarkSign(b *testing.B) {
 		f := s3Fixture(b)
 		runReset(b, f, func() error { signMinioS3(f.req); return nil })
 	})
+	b.Run("S3GET/smithy", func(b *testing.B) {
+		f := s3Fixture(b)
+		runReset(b, f, func() error { return signSmithyV4S3(f.req, time.Now()) })
+	})
 	b.Run("JSONPOST/sigv4", func(b *testing.B) {
 		f, s := jsonFixture(b), ourJSONSigner()
 		runReset(b, f, func() error { return signOursJSON(s, f.req) })
@@ -109,6 +113,10 @@ func BenchmarkSign(b *testing.B) {
 	b.Run("JSONPOST/minio", func(b *testing.B) {
 		f := jsonFixtureMinio(b)
 		runReset(b, f, func() error { signMinioJSON(f.req); return nil })
+	})
+	b.Run("JSONPOST/smithy", func(b *testing.B) {
+		f := jsonFixture(b)
+		runReset(b, f, func() error { return signSmithyV4JSON(f.req, time.Now()) })
 	})
 }
 
@@ -124,6 +132,10 @@ func BenchmarkPresign(b *testing.B) {
 	b.Run("S3GET/minio", func(b *testing.B) {
 		f := presignFixture(b)
 		runReset(b, f, func() error { presignMinio(f.req); return nil })
+	})
+	b.Run("S3GET/smithy", func(b *testing.B) {
+		f := awsPresignFixture(b)
+		runReset(b, f, func() error { return presignSmithyV4(f.req, time.Now()) })
 	})
 }
 

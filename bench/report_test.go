@@ -151,14 +151,14 @@ func TestReport(t *testing.T) {
 	}
 
 	b.WriteString("\n### Sign and Presign: ours against the floor and the competitors (net ns/op)\n\n")
-	b.WriteString("| request | floor | practical floor | sigv4 | awsv2 | minio | sigv4/floor (target ≤ 1.5) | sigv4/practical | awsv2/sigv4 (target ≥ 4) | minio/sigv4 | sigv4 allocs | must add | beyond (target ≤ 3) |\n")
-	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	b.WriteString("| request | floor | practical floor | sigv4 | awsv2 | minio | smithy | sigv4/floor | sigv4/practical (target ≤ 1.5) | awsv2/sigv4 (target ≥ 3.5) | minio/sigv4 | smithy/sigv4 | sigv4 allocs | must add | beyond (target ≤ 3) |\n")
+	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, r := range []struct{ row, prefix, floor, practical string }{
 		{"Sign S3GET", "Sign/S3GET/", "Floor/S3GET", "Floor/S3GET+plumbing"},
 		{"Sign JSONPOST", "Sign/JSONPOST/", "Floor/JSONPOST", "Floor/JSONPOST+plumbing"},
 		{"Presign S3GET", "Presign/S3GET/", "Floor/PresignedS3GET", ""},
 	} {
-		ours, aws, minio, fl := net(r.prefix+"sigv4"), net(r.prefix+"awsv2"), net(r.prefix+"minio"), get(r.floor).ns
+		ours, aws, minio, smithy, fl := net(r.prefix+"sigv4"), net(r.prefix+"awsv2"), net(r.prefix+"minio"), net(r.prefix+"smithy"), get(r.floor).ns
 		pf, pfRatio := "–", "–"
 		if r.practical != "" {
 			pf, pfRatio = fmt.Sprintf("%.0f", net(r.practical)), fmt.Sprintf("%.2f", ours/net(r.practical))
@@ -168,22 +168,22 @@ func TestReport(t *testing.T) {
 		if m, ok := mustAddAllocs[r.prefix+"sigv4"]; ok {
 			must, beyond = fmt.Sprint(m), fmt.Sprintf("%.0f", max(0, allocs-float64(m)))
 		}
-		fmt.Fprintf(&b, "| %s | %.0f | %s | %.0f | %.0f | %.0f | %.2f | %s | %.2f | %.2f | %.0f | %s | %s |\n",
-			r.row, fl, pf, ours, aws, minio, ours/fl, pfRatio, aws/ours, minio/ours, allocs, must, beyond)
+		fmt.Fprintf(&b, "| %s | %.0f | %s | %.0f | %.0f | %.0f | %.0f | %.2f | %s | %.2f | %.2f | %.2f | %.0f | %s | %s |\n",
+			r.row, fl, pf, ours, aws, minio, smithy, ours/fl, pfRatio, aws/ours, minio/ours, smithy/ours, allocs, must, beyond)
 	}
 
 	b.WriteString("\n### Verify (warm Keyring) against the floor\n\n")
-	b.WriteString("| request | floor | floor benchmark | practical floor | sigv4 Verify (net) | Verify/floor (target ≤ 2) | practical/floor | Verify/practical | B/op | allocs/op |\n|---|--:|---|--:|--:|--:|--:|--:|--:|--:|\n")
-	for _, r := range []struct{ row, name, floor, practical string }{
-		{"S3GET", "Verify/S3GET/sigv4", "Floor/S3GET", "Floor/S3GET+verify-plumbing"},
-		{"JSONPOST (body hashed)", "Verify/JSONPOST/sigv4", "Floor/JSONPOST+body", ""},
-		{"PresignedS3GET", "Verify/PresignedS3GET/sigv4", "Floor/PresignedS3GET", "Floor/PresignedS3GET+verify-plumbing"},
+	b.WriteString("| request | floor | floor benchmark | practical floor | sigv4 Verify (net) | Verify/floor | practical/floor | Verify/practical (target) | B/op | allocs/op |\n|---|--:|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, r := range []struct{ row, name, floor, practical, target string }{
+		{"S3GET", "Verify/S3GET/sigv4", "Floor/S3GET", "Floor/S3GET+verify-plumbing", " (≤ 1.8)"},
+		{"JSONPOST (body hashed)", "Verify/JSONPOST/sigv4", "Floor/JSONPOST+body", "", ""},
+		{"PresignedS3GET", "Verify/PresignedS3GET/sigv4", "Floor/PresignedS3GET", "Floor/PresignedS3GET+verify-plumbing", " (≤ 2.2)"},
 	} {
 		v, fl := net(r.name), get(r.floor).ns
 		pf, pfRatio, vRatio := "–", "–", "–"
 		if r.practical != "" {
 			p := get(r.practical).ns
-			pf, pfRatio, vRatio = fmt.Sprintf("%.0f", p), fmt.Sprintf("%.2f", p/fl), fmt.Sprintf("%.2f", v/p)
+			pf, pfRatio, vRatio = fmt.Sprintf("%.0f", p), fmt.Sprintf("%.2f", p/fl), fmt.Sprintf("%.2f%s", v/p, r.target)
 		}
 		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %.0f | %.2f | %s | %s | %.0f | %.0f |\n", r.row, fl, r.floor, pf, v, v/fl, pfRatio, vRatio, get(r.name).bytes, get(r.name).allocs)
 	}

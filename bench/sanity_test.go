@@ -47,6 +47,11 @@ func TestCompetitorsVerify(t *testing.T) {
 			f := s3Fixture(t)
 			return signed{serverRequest(t, signMinioS3(f.req), nil), nil}
 		}},
+		{"S3GET/smithy", func(t *testing.T) signed {
+			f := s3Fixture(t)
+			must(t, signSmithyV4S3(f.req, time.Now()))
+			return signed{serverRequest(t, f.req, nil), nil}
+		}},
 		{"JSONPOST/sigv4", func(t *testing.T) signed {
 			f := jsonFixture(t)
 			must(t, signOursJSON(ourJSONSigner(), f.req))
@@ -61,6 +66,11 @@ func TestCompetitorsVerify(t *testing.T) {
 			f := jsonFixtureMinio(t)
 			return signed{serverRequest(t, signMinioJSON(f.req), jsonBody), jsonBody}
 		}},
+		{"JSONPOST/smithy", func(t *testing.T) signed {
+			f := jsonFixture(t)
+			must(t, signSmithyV4JSON(f.req, time.Now()))
+			return signed{serverRequest(t, f.req, jsonBody), jsonBody}
+		}},
 		{"Presign/S3GET/sigv4", func(t *testing.T) signed {
 			f := presignFixture(t)
 			must(t, ourS3Signer().Presign(f.req, presignExpires))
@@ -71,6 +81,11 @@ func TestCompetitorsVerify(t *testing.T) {
 			u, err := presignAWS(f.req, time.Now())
 			must(t, err)
 			return signed{presignedServerRequest(t, u), nil}
+		}},
+		{"Presign/S3GET/smithy", func(t *testing.T) signed {
+			f := awsPresignFixture(t)
+			must(t, presignSmithyV4(f.req, time.Now()))
+			return signed{presignedServerRequest(t, f.req.URL.String()), nil}
 		}},
 		{"Presign/S3GET/minio", func(t *testing.T) signed {
 			f := presignFixture(t)
