@@ -193,11 +193,14 @@ func TestResetRestoresTemplate(t *testing.T) {
 		{"S3GET/sigv4", s3Fixture, s3Headers, func(f *fixture) error { return signOursS3(ourS3Signer(), f.req) }},
 		{"S3GET/awsv2", s3Fixture, s3Headers, func(f *fixture) error { return signAWSS3(f.req, time.Now()) }},
 		{"S3GET/minio", s3Fixture, s3Headers, func(f *fixture) error { signMinioS3(f.req); return nil }},
+		{"S3GET/smithy", s3Fixture, s3Headers, func(f *fixture) error { return signSmithyV4S3(f.req, time.Now()) }},
 		{"JSONPOST/sigv4", jsonFixture, jsonHeaders, func(f *fixture) error { return signOursJSON(ourJSONSigner(), f.req) }},
 		{"JSONPOST/awsv2", jsonFixture, jsonHeaders, func(f *fixture) error { return signAWSJSON(f.req, time.Now()) }},
 		{"JSONPOST/minio", jsonFixtureMinio, jsonHeadersMinio, func(f *fixture) error { signMinioJSON(f.req); return nil }},
+		{"JSONPOST/smithy", jsonFixture, jsonHeaders, func(f *fixture) error { return signSmithyV4JSON(f.req, time.Now()) }},
 		{"Presign/sigv4", presignFixture, emptyHeader, func(f *fixture) error { return ourS3Signer().Presign(f.req, presignExpires) }},
 		{"Presign/awsv2", awsPresignFixture, emptyHeader, func(f *fixture) error { _, err := presignAWS(f.req, time.Now()); return err }},
+		{"Presign/smithy", awsPresignFixture, emptyHeader, func(f *fixture) error { return presignSmithyV4(f.req, time.Now()) }},
 		{"Presign/minio", presignFixture, emptyHeader, func(f *fixture) error { presignMinio(f.req); return nil }},
 	}
 	for _, o := range ops {
