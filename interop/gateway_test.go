@@ -485,7 +485,7 @@ func onAuthority(t *testing.T, test func(t *testing.T, f *gwFixture)) {
 	t.Run("authority", func(t *testing.T) { test(t, newGatewayFixtureKeys(t, startMoto(t), true)) })
 }
 
-func newGatewayFixtureKeys(t *testing.T, backend *s3Backend, viaAuthority bool) *gwFixture {
+func newGatewayFixtureKeys(t *testing.T, backend *s3Backend, viaAuthority bool, opts ...func(*gateway.Config)) *gwFixture {
 	t.Helper()
 	f := &gwFixture{backend: backend, clock: &gwClock{}, bucket: gwBucket,
 		log: &gwLog{byID: map[string]map[string]string{}}}
@@ -518,10 +518,14 @@ func newGatewayFixtureKeys(t *testing.T, backend *s3Backend, viaAuthority bool) 
 		f.up.root = root
 		t.Cleanup(func() { f.up.checkNoLeak(t, f.store) })
 	}
-	f.gw, err = gateway.New(gateway.Config{
+	cfg := gateway.Config{
 		Verifier: v, Upstream: upstream, Signing: signing, Transport: f.up, TempDir: dir,
 		Logger: slog.New(f.log), KeyCacheStats: stats,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	f.gw, err = gateway.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
