@@ -166,12 +166,8 @@ type checksumQuery struct {
 func queryChecksums(rawQuery string) checksumQuery {
 	var q checksumQuery
 	for rest := rawQuery; rest != ""; {
-		field := rest
-		if j := strings.IndexByte(rest, '&'); j >= 0 {
-			field, rest = rest[:j], rest[j+1:]
-		} else {
-			rest = ""
-		}
+		var field string
+		field, rest, _ = strings.Cut(rest, "&")
 		// The names sought are lower case and 20 bytes at least.
 		if len(field) < len("x-amz-checksum-sha1") || field[0] != 'x' && field[0] != '%' {
 			continue

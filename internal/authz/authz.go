@@ -229,12 +229,8 @@ const (
 // X-Amz-Credential or X-Amz-Signature: the marks of a presigned URL.
 func IsPresigned(rawQuery string) bool {
 	for rest := rawQuery; rest != ""; {
-		field := rest
-		if j := strings.IndexByte(rest, '&'); j >= 0 {
-			field, rest = rest[:j], rest[j+1:]
-		} else {
-			rest = ""
-		}
+		var field string
+		field, rest, _ = strings.Cut(rest, "&")
 		// The names sought start with X, or with an escape of it, and
 		// are 15 bytes at least: no other field needs decoding.
 		if len(field) < len(ParamSignature) || field[0] != 'X' && field[0] != '%' {

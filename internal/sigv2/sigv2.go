@@ -86,12 +86,8 @@ var ErrQueryIncomplete = errors.New("Query-string authentication requires the Si
 func IsPresigned(rawQuery string) bool {
 	var a, s bool
 	for rest := rawQuery; rest != ""; {
-		field := rest
-		if j := strings.IndexByte(rest, '&'); j >= 0 {
-			field, rest = rest[:j], rest[j+1:]
-		} else {
-			rest = ""
-		}
+		var field string
+		field, rest, _ = strings.Cut(rest, "&")
 		// The names sought start with A or S, or with an escape, and are
 		// 9 bytes at least: no other field needs decoding.
 		if len(field) < len(ParamSignature) || field[0] != 'A' && field[0] != 'S' && field[0] != '%' {
