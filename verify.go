@@ -442,12 +442,9 @@ func (v *Verifier) collectSignedHeaders(st *state, r *request) error {
 	h := &st.headers
 	h.Reset()
 	for rest := names; rest != ""; {
-		i := strings.IndexByte(rest, ';')
-		if i < 0 {
-			i = len(rest)
-		}
-		h.AddLower(rest[:i]) // validated: lower case, sorted, unique
-		rest = rest[min(i+1, len(rest)):]
+		var n string
+		n, rest, _ = strings.Cut(rest, ";")
+		h.AddLower(n) // validated: lower case, sorted, unique
 	}
 	n := h.Len()
 	for name, values := range r.req.Header {

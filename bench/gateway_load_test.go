@@ -148,19 +148,17 @@ func linkLoad(t *testing.T, body []byte) {
 	screds, sgw := loadGateway(t, u, nil, nil, streamHashed)
 	streamed := serve(sgw)
 	defer streamed.Close()
-	workers := *loadWorkers
-	*loadWorkers = *loadLinkWorkers
-	defer func() { *loadWorkers = workers }()
-	b := runLoad(t, signedPUT(t, creds, bare.URL, body), body)
-	h := runLoad(t, signedPUT(t, creds, held.URL, body), body)
-	st := runLoad(t, signedPUT(t, screds, streamed.URL, body), body)
+	n := *loadLinkWorkers
+	b := runLoadN(t, signedPUT(t, creds, bare.URL, body), body, n)
+	h := runLoadN(t, signedPUT(t, creds, held.URL, body), body, n)
+	st := runLoadN(t, signedPUT(t, screds, streamed.URL, body), body, n)
 	for _, r := range []loadResult{b, h, st} {
 		if r.errors > 0 {
 			t.Errorf("links: %d errors (first: %v)", r.errors, r.firstErr)
 		}
 	}
 	fmt.Printf("\n| PUT 1 MiB, hashed, each hop a %.0f MB/s link | workers | bare proxy req/s | held req/s | held/bare | streamed req/s | streamed/bare | bare p50 | held p50 | streamed p50 |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n", rate/1e6)
-	fmt.Printf("| | %d | %.0f | %.0f | %.2f | %.0f | %.2f | %v | %v | %v |\n", *loadLinkWorkers,
+	fmt.Printf("| | %d | %.0f | %.0f | %.2f | %.0f | %.2f | %v | %v | %v |\n", n,
 		b.rps, h.rps, h.rps/b.rps, st.rps, st.rps/b.rps, b.p50, h.p50, st.p50)
 }
 
@@ -317,7 +315,12 @@ type loadResult struct {
 
 // runLoad replays tmpl from loadWorkers connections for loadDuration.
 func runLoad(t *testing.T, tmpl *http.Request, body []byte) loadResult {
-	tr := &http.Transport{MaxIdleConnsPerHost: *loadWorkers, DisableCompression: true}
+	return runLoadN(t, tmpl, body, *loadWorkers)
+}
+
+// runLoadN is runLoad from workers connections.
+func runLoadN(t *testing.T, tmpl *http.Request, body []byte, workers int) loadResult {
+	tr := &http.Transport{MaxIdleConnsPerHost: workers, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
 	var (
@@ -328,7 +331,7 @@ func runLoad(t *testing.T, tmpl *http.Request, body []byte) loadResult {
 		firstErr error // the first failure, under mu: errors of any type
 	)
 	deadline := time.Now().Add(*loadDuration)
-	for range *loadWorkers {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -3,7 +3,6 @@ package canonical
 import (
 	"bytes"
 	"encoding/binary"
-	"math/bits"
 )
 
 // HeaderSet collects the headers of a canonical request. Each header is
@@ -268,21 +267,6 @@ func foldHash[T string | []byte](s T) uint32 {
 	}
 	x = (x ^ t) * prime
 	return uint32(x >> 32)
-}
-
-// foldKey is prefixKey of name in lower case.
-func foldKey(name string) uint64 {
-	if len(name) >= 8 {
-		return bits.ReverseBytes64(lowerWord(load64(name)))
-	}
-	var k uint64
-	for i := range 8 {
-		k <<= 8
-		if i < len(name) {
-			k |= uint64(lower(name[i]))
-		}
-	}
-	return k
 }
 
 // equalFold reports whether a name in any case is the lower-case name b,
